@@ -70,6 +70,9 @@ public sealed record ScreeningCase
 
     public DateTimeOffset? ScreenedAt { get; init; }
 
+    /// <summary>Set by the record stage once the outcome is committed.</summary>
+    public ScreeningResult? Result { get; init; }
+
     /// <summary>Milliseconds spent in each stage, in pipeline order.</summary>
     public IReadOnlyList<StageTiming> Timings { get; init; } = [];
 

@@ -1,0 +1,186 @@
+using Edge.Dicom;
+using Edge.Domain;
+using Edge.Hardware;
+using Edge.Inference;
+using Edge.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Edge.Appliance;
+
+/// <summary>
+/// The appliance assembled from its options: record, spool, model, console, and the pipeline composed in one place.
+/// Every verb (run, screen, the demo) screens through this same object.
+/// </summary>
+public sealed partial class Appliance : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+
+    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, BundleSelection selection, ModelBundle bundle, OnnxScorer scorer, SimulatedStatusLights lights, ISlipPrinter printer, ResultOutputs outputs)
+    {
+        Options = options;
+        _logger = loggers.CreateLogger("Edge.Appliance");
+        Store = store;
+        Spool = spool;
+        Selection = selection;
+        Bundle = bundle;
+        Scorer = scorer;
+        Lights = lights;
+        Outputs = outputs;
+        Console = new ConsoleIndicator(lights);
+        var model = new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256);
+        var clock = TimeProvider.System;
+
+        // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
+        IStage[] stages =
+        [
+            new IntakeStage(new ImageFileReader()),
+            new QualityStage(options.Quality.ToLimits()),
+            new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
+            new InferStage(scorer, model),
+            new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
+            new RecordStage(store, spool, outputs, options.Site.Id, options.Device.Id, clock),
+            new ActStage(Console, printer, outputs, store, options.Site.Id, options.SiteTimeZone(), clock),
+        ];
+        Pipeline = new ScreeningPipeline(stages, Console, _logger);
+    }
+
+    public EdgeOptions Options { get; }
+
+    public ScreeningStore Store { get; }
+
+    public Spool Spool { get; }
+
+    public BundleSelection Selection { get; }
+
+    public ModelBundle Bundle { get; }
+
+    public OnnxScorer Scorer { get; }
+
+    public SimulatedStatusLights Lights { get; }
+
+    public ConsoleIndicator Console { get; }
+
+    public ResultOutputs Outputs { get; }
+
+    public ScreeningPipeline Pipeline { get; }
+
+    /// <exception cref="ModelBundleException">No trusted bundle could be loaded.</exception>
+    /// <exception cref="StorageException">The record cannot be opened.</exception>
+    public static Appliance Start(EdgeOptions options, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("Edge.Appliance");
+        var lights = new SimulatedStatusLights(options.Hardware.LightsLog);
+        var selection = SelectBundle(options, logger);
+        if (selection.Bundle is not { } bundle)
+        {
+            lights.ShowAsync(LightState.Fault, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            throw new ModelBundleException(string.Join(Environment.NewLine, selection.Refused.Select(r => r.Reason)));
+        }
+
+        var store = ScreeningStore.Open(Path.Combine(options.Storage.Path, "edge.db"));
+        try
+        {
+            var spool = new Spool(options.Storage.Path);
+            var scorer = OnnxScorer.Create(bundle, options.InferenceSettings(), logger);
+            var warmUp = scorer.WarmUp();
+            LogModelReady(logger, bundle.Manifest.Name, bundle.Manifest.Version, scorer.ProviderName, warmUp.TotalMilliseconds);
+            var printer = new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
+            var appliance = new Appliance(options, loggers, store, spool, selection, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
+            lights.ShowAsync(selection.Refused.Count > 0 ? LightState.Fault : LightState.Ready, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            return appliance;
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Chooses the bundle and reports each refused one; a refusal keeps the fault light on while the previous bundle serves.</summary>
+    public static BundleSelection SelectBundle(EdgeOptions options, ILogger logger)
+    {
+        using var key = ModelBundle.LoadPublicKey(options.Model.PublicKeyPath);
+        var selection = BundleCatalog.Select(options.Model.Path, key);
+        foreach (var refusal in selection.Refused)
+        {
+            LogBundleRefused(logger, refusal.Reason);
+        }
+
+        return selection;
+    }
+
+    /// <summary>
+    /// Restart recovery: every image still in the spool is registered and queued again, unless its result was committed
+    /// before the crash (then it is only archived). Results whose console actions were cut short are audited as such.
+    /// </summary>
+    public IReadOnlyList<ReceivedImage> Recover()
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var queue = new List<ReceivedImage>();
+        foreach (var waiting in Spool.Waiting())
+        {
+            var image = Store.Register(waiting, now);
+            if (Store.HasResult(image.Id))
+            {
+                Spool.Archive(image);
+            }
+            else
+            {
+                queue.Add(image);
+            }
+        }
+
+        foreach (var id in Store.UnactedResultIds())
+        {
+            Store.MarkActed(id, [("action-interrupted", "restart before the slip and lights were updated; reprint from the page")], now);
+        }
+
+        if (queue.Count > 0)
+        {
+            LogRecovered(_logger, queue.Count);
+        }
+
+        return queue;
+    }
+
+    /// <summary>Copies a file into the spool and registers it: from here on a crash cannot lose it.</summary>
+    public async Task<ReceivedImage> AdmitFileAsync(string path, IntakeSource source, CancellationToken cancellationToken)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, useAsync: true);
+        var image = await Spool.AdmitCopyAsync(stream, Path.GetFileName(path), source, now, cancellationToken).ConfigureAwait(false);
+        return Store.Register(image, now);
+    }
+
+    /// <summary>Takes a file from the watched folder by rename, then registers it.</summary>
+    public ReceivedImage AdmitMove(string path)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        var image = Spool.AdmitMove(path, IntakeSource.WatchFolder, now);
+        return Store.Register(image, now);
+    }
+
+    /// <summary>The line printed and logged for a finished case, with every stage's time.</summary>
+    public ResultLine LineFor(ScreeningCase item)
+    {
+        var result = item.Result ?? ScreeningResult.From(item, item.ScreenedAt ?? TimeProvider.System.GetUtcNow());
+        var heatmap = result.Heatmap is null ? null : Outputs.HeatmapPathOf(result.Id);
+        return ResultLine.From(result with { Timings = item.Timings }, heatmap);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Pipeline.DisposeAsync().ConfigureAwait(false);
+        Scorer.Dispose();
+        Store.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {Name} {Version} ready on {Provider} (warm-up {WarmUpMs:0} ms)")]
+    private static partial void LogModelReady(ILogger logger, string name, string version, string provider, double warmUpMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model bundle refused: {Reason}")]
+    private static partial void LogBundleRefused(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovered {Count} image(s) left in the spool by an earlier stop")]
+    private static partial void LogRecovered(ILogger logger, int count);
+}

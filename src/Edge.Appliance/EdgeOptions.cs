@@ -1,0 +1,254 @@
+using Edge.Domain;
+using Edge.Inference;
+using Microsoft.Extensions.Configuration;
+
+namespace Edge.Appliance;
+
+public sealed class SiteOptions
+{
+    public string Id { get; set; } = "";
+
+    /// <summary>IANA zone for times printed on slips.</summary>
+    public string TimeZone { get; set; } = "UTC";
+}
+
+public sealed class DeviceOptions
+{
+    public string Id { get; set; } = "";
+}
+
+public sealed class StorageOptions
+{
+    /// <summary>Data folder: spool, archive, record (SQLite), engine cache.</summary>
+    public string Path { get; set; } = "";
+}
+
+public sealed class ModelOptions
+{
+    /// <summary>One bundle folder, or a folder of versioned bundles (newest that verifies wins).</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>PEM public key that bundle manifests must be signed with.</summary>
+    public string PublicKeyPath { get; set; } = "";
+
+    public List<ExecutionProvider> Providers { get; set; } = [];
+
+    public int IntraOpThreads { get; set; }
+}
+
+public sealed class DecisionOptions
+{
+    /// <summary>The site's calibrated threshold (TB probability 0..1); when absent the bundle's sens90 threshold applies.</summary>
+    public double? Threshold { get; set; }
+}
+
+public sealed class HardwareOptions
+{
+    /// <summary><c>simulated</c>, or a board profile name from <c>hardware/</c>.</summary>
+    public string Profile { get; set; } = "simulated";
+
+    public string? LightsLog { get; set; }
+
+    public string? SlipDirectory { get; set; }
+}
+
+public sealed class IntakeOptions
+{
+    /// <summary>Folder watched for images (USB stick or share); files are moved into the spool.</summary>
+    public string WatchPath { get; set; } = "";
+
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A file must be unchanged this long before it is taken, so half-copied files are left alone.</summary>
+    public TimeSpan SettleTime { get; set; } = TimeSpan.FromMilliseconds(500);
+}
+
+public sealed class OutputOptions
+{
+    /// <summary>Where results.jsonl and heatmap overlays are written.</summary>
+    public string Path { get; set; } = "";
+}
+
+public sealed class QualityOptions
+{
+    public int MinAgeYears { get; set; } = 15;
+
+    public int MinDimension { get; set; } = 128;
+
+    public QcLimits ToLimits() => new() { MinAgeYears = MinAgeYears, MinDimension = MinDimension };
+}
+
+public sealed class DicomOptions
+{
+    public int Port { get; set; } = 11112;
+
+    public string AeTitle { get; set; } = "EDGE";
+}
+
+public sealed class MqttOptions
+{
+    public string Host { get; set; } = "";
+
+    public int Port { get; set; } = 8883;
+}
+
+public sealed class WebOptions
+{
+    public string Urls { get; set; } = "http://127.0.0.1:8080";
+}
+
+/// <summary>All of <c>Edge:*</c>, bound once at start by the source-generated binder and validated before anything runs.</summary>
+public sealed class EdgeOptions
+{
+    public SiteOptions Site { get; set; } = new();
+
+    public DeviceOptions Device { get; set; } = new();
+
+    public StorageOptions Storage { get; set; } = new();
+
+    public ModelOptions Model { get; set; } = new();
+
+    public DecisionOptions Decision { get; set; } = new();
+
+    public HardwareOptions Hardware { get; set; } = new();
+
+    public IntakeOptions Intake { get; set; } = new();
+
+    public OutputOptions Output { get; set; } = new();
+
+    public QualityOptions Quality { get; set; } = new();
+
+    public DicomOptions Dicom { get; set; } = new();
+
+    public MqttOptions Mqtt { get; set; } = new();
+
+    public WebOptions Web { get; set; } = new();
+
+    /// <summary>appsettings (the given file, else next to the program, else /etc/edge) plus <c>Edge__Section__Key</c> environment overrides.</summary>
+    public static EdgeOptions Load(string? configPath)
+    {
+        var builder = new ConfigurationBuilder();
+        var path = configPath ?? DefaultConfigPath();
+        if (configPath is not null && !File.Exists(configPath))
+        {
+            throw new ConfigurationException([$"Configuration file {configPath} does not exist."]);
+        }
+
+        if (path is not null)
+        {
+            builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
+        }
+
+        builder.AddEnvironmentVariables();
+        var options = new EdgeOptions();
+        try
+        {
+            builder.Build().GetSection("Edge").Bind(options);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or InvalidDataException)
+        {
+            throw new ConfigurationException([$"Configuration cannot be read: {ex.Message}"]);
+        }
+
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ConfigurationException(problems);
+        }
+
+        return options;
+    }
+
+    /// <summary>Every problem at once, each phrased so a technician knows which key to fix.</summary>
+    public List<string> Validate()
+    {
+        var problems = new List<string>();
+        Require(Site.Id, "Edge:Site:Id", problems);
+        Require(Device.Id, "Edge:Device:Id", problems);
+        Require(Storage.Path, "Edge:Storage:Path", problems);
+        Require(Model.Path, "Edge:Model:Path", problems);
+        Require(Model.PublicKeyPath, "Edge:Model:PublicKeyPath", problems);
+        Require(Output.Path, "Edge:Output:Path", problems);
+        if (Decision.Threshold is { } t && t is <= 0 or >= 1)
+        {
+            problems.Add($"Edge:Decision:Threshold is {t}: it must be a TB probability between 0 and 1 (exclusive), or absent to use the model's threshold.");
+        }
+
+        if (Hardware.Profile != "simulated")
+        {
+            problems.Add($"Edge:Hardware:Profile '{Hardware.Profile}' is not known: use 'simulated' (board profiles arrive with the console hardware).");
+        }
+
+        if (Dicom.Port is < 1 or > 65535)
+        {
+            problems.Add($"Edge:Dicom:Port {Dicom.Port} is not a TCP port (1-65535).");
+        }
+
+        if (string.IsNullOrWhiteSpace(Dicom.AeTitle) || Dicom.AeTitle.Length > 16)
+        {
+            problems.Add("Edge:Dicom:AeTitle must be 1 to 16 characters.");
+        }
+
+        if (Mqtt.Port is < 1 or > 65535)
+        {
+            problems.Add($"Edge:Mqtt:Port {Mqtt.Port} is not a TCP port (1-65535).");
+        }
+
+        if (Model.IntraOpThreads < 0)
+        {
+            problems.Add("Edge:Model:IntraOpThreads cannot be negative.");
+        }
+
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(Site.TimeZone, out _))
+        {
+            problems.Add($"Edge:Site:TimeZone '{Site.TimeZone}' is not a known time zone (e.g. Africa/Johannesburg).");
+        }
+
+        if (Intake.PollInterval <= TimeSpan.Zero)
+        {
+            problems.Add("Edge:Intake:PollInterval must be positive.");
+        }
+
+        return problems;
+    }
+
+    public TimeZoneInfo SiteTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(Site.TimeZone);
+
+    public InferenceSettings InferenceSettings() => new()
+    {
+        Providers = Model.Providers.Count > 0 ? Model.Providers : [ExecutionProvider.TensorRT, ExecutionProvider.Cuda, ExecutionProvider.Cpu],
+        EngineCachePath = System.IO.Path.Combine(Storage.Path, "trt-cache"),
+        IntraOpThreads = Model.IntraOpThreads,
+    };
+
+    private static string? DefaultConfigPath()
+    {
+        var besideProgram = System.IO.Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        if (File.Exists(besideProgram))
+        {
+            return besideProgram;
+        }
+
+        return File.Exists("/etc/edge/appsettings.json") ? "/etc/edge/appsettings.json" : null;
+    }
+
+    private static void Require(string value, string key, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            problems.Add($"{key} is not set.");
+        }
+    }
+}
+
+/// <summary>The configuration boundary's single failure type: every problem found, for one clear report.</summary>
+public sealed class ConfigurationException : Exception
+{
+    public ConfigurationException(IReadOnlyList<string> problems)
+        : base(string.Join(Environment.NewLine, problems))
+    {
+        Problems = problems;
+    }
+
+    public IReadOnlyList<string> Problems { get; }
+}

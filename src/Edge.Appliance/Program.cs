@@ -1,0 +1,3 @@
+using Edge.Appliance;
+
+return await Cli.RunAsync(args).ConfigureAwait(false);

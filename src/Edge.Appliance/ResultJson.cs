@@ -1,0 +1,115 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Edge.Domain;
+
+namespace Edge.Appliance;
+
+public sealed record ModelRef(string Name, string Version, string Sha256);
+
+public sealed record QcLine(string Verdict, IReadOnlyList<string> Reasons, IReadOnlyList<string> Codes);
+
+/// <summary>One result as <c>screen --format jsonl</c> and <c>results.jsonl</c> print it. Score and threshold on the 0-100 scale technicians see.</summary>
+public sealed record ResultLine(
+    string File,
+    string Id,
+    string Status,
+    double? Score,
+    string? Decision,
+    double? Threshold,
+    string? ThresholdSource,
+    ModelRef? Model,
+    string? Provider,
+    QcLine Qc,
+    string? Heatmap,
+    IReadOnlyDictionary<string, double> Timings,
+    string? Error,
+    DateTimeOffset ReceivedAt,
+    DateTimeOffset ScreenedAt)
+{
+    public static ResultLine From(ScreeningResult result, string? heatmapPath) => new(
+        result.OriginalName,
+        result.Id,
+        Words.Status(result.Status),
+        result.Probability is { } p ? Math.Round(p * 100, 3) : null,
+        result.Decision is { } d ? Words.Referral(d.Referral) : null,
+        result.Decision is { } t ? Math.Round(t.Threshold * 100, 3) : null,
+        result.Decision?.Source.ToString().ToLowerInvariant(),
+        result.Model is { } m ? new ModelRef(m.Name, m.Version, m.Sha256) : null,
+        result.ExecutionProvider,
+        new QcLine(result.Qc.Verdict.ToString().ToLowerInvariant(), [.. result.Qc.Reasons], [.. result.Qc.Findings.Select(f => f.Code)]),
+        heatmapPath,
+        result.Timings.ToDictionary(t => t.Stage, t => Math.Round(t.Milliseconds, 3)),
+        result.Error,
+        result.ReceivedAt,
+        result.ScreenedAt);
+
+    public string ToJson() => JsonSerializer.Serialize(this, ApplianceJsonContext.Default.ResultLine);
+}
+
+/// <summary>
+/// What leaves the device for the provincial programme: de-identified by construction. It is built from the result's
+/// fields one by one, never from the image header, so no name, patient ID, birth date, accession or free text can slip in.
+/// </summary>
+public sealed record SyncPayload(
+    string Id,
+    string Site,
+    string Device,
+    DateTimeOffset? AcquiredAt,
+    DateTimeOffset ScreenedAt,
+    string Status,
+    double? Score,
+    string? Decision,
+    double? Threshold,
+    ModelRef? Model,
+    IReadOnlyList<string> Qc,
+    SyncSubject Subject)
+{
+    public static SyncPayload From(ScreeningResult result, string site, string device) => new(
+        result.Id,
+        site,
+        device,
+        result.AcquiredAt,
+        result.ScreenedAt,
+        Words.Status(result.Status),
+        result.Probability is { } p ? Math.Round(p * 100, 3) : null,
+        result.Decision is { } d ? Words.Referral(d.Referral) : null,
+        result.Decision is { } t ? Math.Round(t.Threshold * 100, 3) : null,
+        result.Model is { } m ? new ModelRef(m.Name, m.Version, m.Sha256) : null,
+        [.. result.Qc.Findings.Select(f => f.Code)],
+        new SyncSubject(AgeBand(result.Header?.AgeYears), result.Header?.Sex is "M" or "F" or "O" ? result.Header.Sex : null));
+
+    public string ToJson() => JsonSerializer.Serialize(this, ApplianceJsonContext.Default.SyncPayload);
+
+    /// <summary>DHIS2's TB age bands.</summary>
+    public static string? AgeBand(int? years) => years switch
+    {
+        null => null,
+        < 5 => "0-4",
+        < 15 => "5-14",
+        < 25 => "15-24",
+        < 35 => "25-34",
+        < 45 => "35-44",
+        < 55 => "45-54",
+        < 65 => "55-64",
+        _ => "65+",
+    };
+}
+
+public sealed record SyncSubject(string? AgeBand, string? Sex);
+
+public static class Words
+{
+    public static string Status(ScreeningStatus status) => status switch
+    {
+        ScreeningStatus.Screened => "screened",
+        ScreeningStatus.Rejected => "rejected",
+        _ => "error",
+    };
+
+    public static string Referral(Referral referral) => referral == Domain.Referral.Refer ? "refer" : "no-refer";
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(ResultLine))]
+[JsonSerializable(typeof(SyncPayload))]
+internal sealed partial class ApplianceJsonContext : JsonSerializerContext;

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Edge.Domain;
+using Edge.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Edge.Appliance;
+
+/// <summary>
+/// Runs the stages, each on its own task, joined by bounded channels so a slow stage holds back intake instead of
+/// filling memory. Cases leave in the order they entered.
+/// </summary>
+public sealed partial class ScreeningPipeline : IAsyncDisposable
+{
+    private const int ChannelCapacity = 4;
+    private readonly IReadOnlyList<IStage> _stages;
+    private readonly ConsoleIndicator _console;
+    private readonly ILogger _logger;
+    private readonly Channel<ScreeningCase>[] _channels;
+    private readonly Task[] _workers;
+    private readonly CancellationTokenSource _stop = new();
+
+    public ScreeningPipeline(IReadOnlyList<IStage> stages, ConsoleIndicator console, ILogger logger)
+    {
+        _stages = stages;
+        _console = console;
+        _logger = logger;
+        _channels = new Channel<ScreeningCase>[stages.Count + 1];
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            _channels[i] = Channel.CreateBounded<ScreeningCase>(new BoundedChannelOptions(ChannelCapacity) { SingleReader = true, SingleWriter = i != 0 });
+        }
+
+        _workers = [.. stages.Select((stage, i) => Task.Run(() => RunStageAsync(stage, _channels[i].Reader, _channels[i + 1].Writer, _stop.Token)))];
+    }
+
+    /// <summary>Finished cases, recorded and acted upon.</summary>
+    public ChannelReader<ScreeningCase> Completed => _channels[^1].Reader;
+
+    public async ValueTask SubmitAsync(ReceivedImage image, CancellationToken cancellationToken)
+    {
+        await _console.ImageEnteredAsync(cancellationToken).ConfigureAwait(false);
+        await _channels[0].Writer.WriteAsync(new ScreeningCase { Received = image }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>No more input: the stages drain what they hold, then <see cref="Completed"/> ends.</summary>
+    public void CompleteInput() => _channels[0].Writer.TryComplete();
+
+    public async ValueTask DisposeAsync()
+    {
+        CompleteInput();
+        try
+        {
+            await Task.WhenAll(_workers).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunStageAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var item in input.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (item.IsSettled && !stage.RunsWhenSettled)
+                {
+                    await output.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var watch = Stopwatch.StartNew();
+                ScreeningCase next;
+                try
+                {
+                    next = await stage.RunAsync(item, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StorageException ex)
+                {
+                    // The image stays in the spool and is screened again after the fault is cleared or on restart.
+                    LogRecordFailed(_logger, item.Received.Id, stage.Name, ex.Message);
+                    await _console.FaultAsync(true, cancellationToken).ConfigureAwait(false);
+                    await _console.ImageLeftAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException && !item.IsSettled)
+                {
+                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, ex.Message);
+                    next = item.Fail($"{stage.Name} failed: {ex.Message}");
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Acting failed (printer, overlay): the result is safe in the record; say so and carry on.
+                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, ex.Message);
+                    next = item;
+                }
+
+                await output.WriteAsync(next.WithTiming(stage.Name, watch.Elapsed.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            output.TryComplete();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Image {Id}: {Stage} failed ({Kind}): {Reason}")]
+    private static partial void LogStageFailed(ILogger logger, string id, string stage, string kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Image {Id} could not be recorded ({Stage}): {Reason}. It stays in the spool.")]
+    private static partial void LogRecordFailed(ILogger logger, string id, string stage, string reason);
+}

@@ -1,0 +1,235 @@
+using System.Buffers.Binary;
+using Edge.Domain;
+
+namespace Edge.Dicom;
+
+/// <summary>
+/// Turns GDCM's decoded pixel buffer (native little-endian, all frames) into first-frame gray values in
+/// modality units: bits stored masked and sign-extended, then the Modality LUT; colour becomes BT.601 luma.
+/// </summary>
+internal static class DicomPixels
+{
+    public static (GrayImage Image, int BitsStored) FirstFrame(gdcm.Image image, gdcm.DataSet dataSet, gdcm.TransferSyntax transferSyntax)
+    {
+        var columns = (int)image.GetDimension(0);
+        var rows = (int)image.GetDimension(1);
+        if (columns <= 0 || rows <= 0 || (long)columns * rows > 100_000_000)
+        {
+            throw new ImageReadException($"DICOM image has invalid dimensions {columns} x {rows}.");
+        }
+
+        var photometric = DicomText.Trim(image.GetPhotometricInterpretation().GetString());
+        if (photometric == "PALETTE COLOR")
+        {
+            image = ApplyPalette(image);
+        }
+
+        var format = image.GetPixelFormat();
+        var samples = (int)format.GetSamplesPerPixel();
+        var scalar = format.GetScalarType();
+        if (scalar is gdcm.PixelFormat.ScalarType.SINGLEBIT or gdcm.PixelFormat.ScalarType.UNKNOWN || samples is not (1 or 3))
+        {
+            throw new ImageReadException($"DICOM pixel format is not supported ({samples} samples of {format.GetBitsAllocated()} bits).");
+        }
+
+        var buffer = new byte[image.GetBufferLength()];
+        if (buffer.Length == 0 || !image.GetBuffer(buffer))
+        {
+            throw new ImageReadException(transferSyntax.IsEncapsulated()
+                ? $"DICOM pixel data in transfer syntax {DicomText.Trim(transferSyntax.GetString())} cannot be decoded (unsupported or damaged compression)."
+                : "DICOM pixel data is truncated or damaged.");
+        }
+
+        var frameSamples = (long)columns * rows * samples;
+        var frames = image.GetNumberOfDimensions() > 2 ? Math.Max(1, image.GetDimension(2)) : 1;
+        var bytesPerSample = (int)(buffer.Length / (frameSamples * frames));
+        if (bytesPerSample is not (1 or 2 or 4 or 8) || frameSamples * bytesPerSample > buffer.Length)
+        {
+            throw new ImageReadException("DICOM pixel data does not match its rows, columns and bits allocated.");
+        }
+
+        var layout = new SampleLayout(bytesPerSample, scalar, format.GetBitsStored(), format.GetHighBit());
+        var frame = buffer.AsSpan(0, (int)(frameSamples * bytesPerSample));
+        var pixels = samples == 1
+            ? ModalityLut.Read(dataSet, layout.IsSigned).Apply(Samples(frame, layout))
+            : ColourToLuma(Samples(frame, layout), columns * rows, photometric, image.GetPlanarConfiguration() == 1);
+        return (new GrayImage(columns, rows, pixels), layout.BitsStored);
+    }
+
+    /// <summary>Stored values: bits outside Bits Stored cleared (overlays, garbage), signed values sign-extended.</summary>
+    internal static float[] Samples(ReadOnlySpan<byte> frame, SampleLayout layout)
+    {
+        var count = frame.Length / layout.BytesPerSample;
+        var values = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            var bytes = frame.Slice(i * layout.BytesPerSample, layout.BytesPerSample);
+            values[i] = layout.Scalar switch
+            {
+                gdcm.PixelFormat.ScalarType.FLOAT32 => BinaryPrimitives.ReadSingleLittleEndian(bytes),
+                gdcm.PixelFormat.ScalarType.FLOAT64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes),
+                _ => layout.Integer(bytes),
+            };
+        }
+
+        return values;
+    }
+
+    private static float[] ColourToLuma(float[] samples, int pixelCount, string photometric, bool planar)
+    {
+        var gray = new float[pixelCount];
+        for (var i = 0; i < pixelCount; i++)
+        {
+            var (a, b, c) = planar
+                ? (samples[i], samples[pixelCount + i], samples[(2 * pixelCount) + i])
+                : (samples[i * 3], samples[(i * 3) + 1], samples[(i * 3) + 2]);
+            gray[i] = photometric switch
+            {
+                // Y of YCbCr already is BT.601 luma; partial (video) range is 16..235.
+                "YBR_FULL" or "YBR_FULL_422" => a,
+                "YBR_PARTIAL_422" or "YBR_PARTIAL_420" => (a - 16f) * 255f / 219f,
+                _ => (0.299f * a) + (0.587f * b) + (0.114f * c),
+            };
+        }
+
+        return gray;
+    }
+
+    private static gdcm.Image ApplyPalette(gdcm.Image image)
+    {
+        var filter = new gdcm.ImageApplyLookupTable();
+        filter.SetInput(image);
+        if (!filter.Apply())
+        {
+            throw new ImageReadException("DICOM palette colour image cannot be converted (invalid palette).");
+        }
+
+        return filter.GetOutput();
+    }
+
+    internal readonly record struct SampleLayout(int BytesPerSample, gdcm.PixelFormat.ScalarType Scalar, int BitsStored, int HighBit)
+    {
+        public bool IsSigned => Scalar is gdcm.PixelFormat.ScalarType.INT8 or gdcm.PixelFormat.ScalarType.INT12
+            or gdcm.PixelFormat.ScalarType.INT16 or gdcm.PixelFormat.ScalarType.INT32 or gdcm.PixelFormat.ScalarType.INT64;
+
+        public long Integer(ReadOnlySpan<byte> bytes)
+        {
+            ulong raw = BytesPerSample switch
+            {
+                1 => bytes[0],
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+                _ => BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+            };
+
+            var bits = Math.Clamp(BitsStored, 1, BytesPerSample * 8);
+            if (bits < 64)
+            {
+                // Stored bits sit at HighBit-BitsStored+1 .. HighBit; normally HighBit = BitsStored-1 and the shift is 0.
+                var shift = Math.Clamp(HighBit + 1 - bits, 0, (BytesPerSample * 8) - bits);
+                raw = (raw >> shift) & ((1UL << bits) - 1);
+                if (IsSigned && (raw & (1UL << (bits - 1))) != 0)
+                {
+                    return (long)raw - (1L << bits);
+                }
+            }
+
+            return (long)raw;
+        }
+    }
+}
+
+/// <summary>The Modality LUT: a Modality LUT Sequence when present, otherwise Rescale Slope / Intercept (identity when absent).</summary>
+internal sealed class ModalityLut
+{
+    private readonly double slope = 1;
+    private readonly double intercept;
+    private readonly int firstMapped;
+    private readonly float[]? table;
+
+    private ModalityLut(double slope, double intercept)
+    {
+        this.slope = slope;
+        this.intercept = intercept;
+    }
+
+    private ModalityLut(int firstMapped, float[] table)
+    {
+        this.firstMapped = firstMapped;
+        this.table = table;
+    }
+
+    public static ModalityLut Read(gdcm.DataSet dataSet, bool signedPixels)
+    {
+        var sequenceTag = new gdcm.Tag(0x0028, 0x3000);
+        if (dataSet.FindDataElement(sequenceTag))
+        {
+            var sequence = dataSet.GetDataElement(sequenceTag).GetValueAsSQ();
+            if (sequence?.GetPointer() is { } items && items.GetNumberOfItems() > 0)
+            {
+                return FromSequenceItem(items.GetItem(1).GetNestedDataSet(), signedPixels);
+            }
+        }
+
+        var attributes = new DicomAttributes(dataSet);
+        var slope = attributes.Decimal(0x0028, 0x1053) ?? 1;
+        var intercept = attributes.Decimal(0x0028, 0x1052) ?? 0;
+        return new ModalityLut(slope == 0 ? 1 : slope, intercept);
+    }
+
+    public float[] Apply(float[] stored)
+    {
+        if (table is not null)
+        {
+            for (var i = 0; i < stored.Length; i++)
+            {
+                stored[i] = table[Math.Clamp((int)stored[i] - firstMapped, 0, table.Length - 1)];
+            }
+        }
+        else if (slope != 1 || intercept != 0)
+        {
+            for (var i = 0; i < stored.Length; i++)
+            {
+                stored[i] = (float)((stored[i] * slope) + intercept);
+            }
+        }
+
+        return stored;
+    }
+
+    private static ModalityLut FromSequenceItem(gdcm.DataSet item, bool signedPixels)
+    {
+        // LUT Descriptor (0028,3002): entries (0 means 65536), first mapped value (signed like the pixels), bits per entry.
+        var entries = DicomAttributes.ReadUInt16(item, 0x0028, 0x3002, 0);
+        var first = DicomAttributes.ReadUInt16(item, 0x0028, 0x3002, 1);
+        var data = DicomAttributes.ReadBytes(item, 0x0028, 0x3006);
+        if (entries is null || first is null || data is null)
+        {
+            throw new ImageReadException("DICOM Modality LUT Sequence is incomplete (descriptor or data missing).");
+        }
+
+        var count = entries == 0 ? 65536 : entries.Value;
+        var table = new float[count];
+        if (data.Length == count)
+        {
+            // Some writers pack 8-bit LUT entries one per byte.
+            for (var i = 0; i < count; i++)
+            {
+                table[i] = data[i];
+            }
+        }
+        else if (data.Length >= count * 2)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                table[i] = BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(i * 2));
+            }
+        }
+        else
+        {
+            throw new ImageReadException("DICOM Modality LUT data is shorter than its descriptor says.");
+        }
+
+        return new ModalityLut(signedPixels ? (short)first.Value : first.Value, table);
+    }
+}
