@@ -1,0 +1,68 @@
+using System.Text;
+using Edge.Domain;
+using Edge.TestSupport;
+
+namespace Edge.Storage.Tests;
+
+public sealed class SpoolTests : IDisposable
+{
+    private readonly TempDirectory _temp = new("edge-spool");
+
+    [Fact]
+    public async Task AdmitCopy_ThenWaiting_FindsTheImageWithItsOriginalName()
+    {
+        var spool = new Spool(_temp.Path);
+
+        var image = await spool.AdmitCopyAsync(new MemoryStream(Encoding.ASCII.GetBytes("pixels")), "chest 1.dcm", IntakeSource.File, DateTimeOffset.UnixEpoch, CancellationToken.None);
+
+        var waiting = Assert.Single(spool.Waiting());
+        Assert.Equal((image.Id, "chest_1.dcm"), (waiting.Id, waiting.OriginalName));
+        Assert.Equal("pixels", File.ReadAllText(waiting.SpoolPath));
+    }
+
+    [Fact]
+    public void Waiting_AfterCrashMidWrite_DropsTheTemporaryFileOnly()
+    {
+        var spool = new Spool(_temp.Path);
+        File.WriteAllText(Path.Combine(spool.SpoolDirectory, ".tmp-half-written"), "x");
+        var kept = spool.AdmitMove(WriteFile("whole.png"), IntakeSource.WatchFolder, DateTimeOffset.UnixEpoch);
+
+        var waiting = spool.Waiting();
+
+        Assert.Equal([kept.Id], waiting.Select(w => w.Id));
+        Assert.False(File.Exists(Path.Combine(spool.SpoolDirectory, ".tmp-half-written")));
+    }
+
+    [Fact]
+    public void AdmitMove_TakesTheFileAwayFromTheWatchedFolder()
+    {
+        var spool = new Spool(_temp.Combine("data"));
+        var source = WriteFile("usb.dcm");
+
+        var image = spool.AdmitMove(source, IntakeSource.WatchFolder, DateTimeOffset.UnixEpoch);
+
+        Assert.False(File.Exists(source));
+        Assert.True(File.Exists(image.SpoolPath));
+    }
+
+    [Fact]
+    public void Archive_MovesOutOfTheQueue()
+    {
+        var spool = new Spool(_temp.Path);
+        var image = spool.AdmitMove(WriteFile("a.png"), IntakeSource.WatchFolder, DateTimeOffset.UnixEpoch);
+
+        spool.Archive(image);
+
+        Assert.Empty(spool.Waiting());
+        Assert.True(File.Exists(spool.ArchivePathOf(image)));
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private string WriteFile(string name)
+    {
+        var path = _temp.Combine(name);
+        File.WriteAllText(path, "image");
+        return path;
+    }
+}
