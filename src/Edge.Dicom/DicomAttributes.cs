@@ -22,8 +22,6 @@ internal sealed class DicomAttributes
         encoding = DicomText.EncodingFor(Strings(0x0008, 0x0005));
     }
 
-    public bool Contains(ushort group, ushort element) => dataSet.FindDataElement(new gdcm.Tag(group, element));
-
     public byte[]? Bytes(ushort group, ushort element) => ReadBytes(dataSet, group, element);
 
     /// <summary>First value of a text element, trimmed; null when absent or empty.</summary>

@@ -52,17 +52,39 @@ public static class DisplayImage
         return new Gray8Image(width, height, bytes);
     }
 
-    /// <summary>The header's window when it has a usable one, otherwise the percentile window of the pixels.</summary>
+    /// <summary>
+    /// The header's window when it has a usable one, otherwise the percentile window of the pixels.
+    /// A header window that misses the pixel range entirely (seen in the wild: WC 2725 / WW 5310 over
+    /// values 32744..65535) would paint a blank picture, so it is treated as absent.
+    /// </summary>
     public static VoiWindow SelectWindow(GrayImage pixels, ImageHeader header)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(header);
         if (header.WindowCenter is { } center && header.WindowWidth is { } width && width >= 1 && double.IsFinite(center))
         {
-            return new VoiWindow(center, width);
+            var window = new VoiWindow(center, width);
+            var (min, max) = Range(pixels.Pixels);
+            if (max > center - 0.5 - ((width - 1) / 2) && min <= center - 0.5 + ((width - 1) / 2))
+            {
+                return window;
+            }
         }
 
         return PercentileWindow(pixels.Pixels);
+    }
+
+    private static (float Min, float Max) Range(ReadOnlySpan<float> values)
+    {
+        var min = float.PositiveInfinity;
+        var max = float.NegativeInfinity;
+        foreach (var v in values)
+        {
+            min = MathF.Min(min, v);
+            max = MathF.Max(max, v);
+        }
+
+        return (min, max);
     }
 
     /// <summary>

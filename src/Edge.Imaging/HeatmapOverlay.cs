@@ -8,7 +8,7 @@ namespace Edge.Imaging;
 public static class HeatmapOverlay
 {
     public const float DefaultOpacity = 0.4f;
-    public const float DefaultThreshold = 0.2f;
+    public const float DefaultThreshold = 0.1f;
 
     /// <param name="display">The 8-bit display image.</param>
     /// <param name="heatmap">Non-negative scores, row-major, <paramref name="heatmapWidth"/> x <paramref name="heatmapHeight"/>; negative and NaN count as zero.</param>

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Edge.TestSupport;
+
+namespace Edge.Appliance.Tests;
+
+/// <summary>
+/// The Native AOT binary under test: the one <c>./edge test</c> published (EDGE_APPLIANCE_BIN), or published here once
+/// when the tests run on their own.
+/// </summary>
+public static class PublishedAppliance
+{
+    private static readonly Lazy<string> Binary = new(Locate, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static string Path => Binary.Value;
+
+    public static Task<ProcessResult> RunAsync(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
+        ChildProcess.RunAsync(Path, arguments, timeout, workingDirectory);
+
+    /// <summary>A complete configuration in a fresh folder: real committed bundle, dev key, simulated hardware, free ports.</summary>
+    public static string WriteConfig(TempDirectory temp, string? modelPath = null, double? siteThreshold = null)
+    {
+        var config = new Dictionary<string, object?>
+        {
+            ["Edge"] = new Dictionary<string, object?>
+            {
+                ["Site"] = new Dictionary<string, object?> { ["Id"] = "test-site", ["TimeZone"] = "UTC" },
+                ["Device"] = new Dictionary<string, object?> { ["Id"] = "test-device" },
+                ["Storage"] = new Dictionary<string, object?> { ["Path"] = temp.Combine("data") },
+                ["Model"] = new Dictionary<string, object?> { ["Path"] = modelPath ?? Repo.ModelBundles, ["PublicKeyPath"] = Repo.DevPublicKey, ["Providers"] = new[] { "Cpu" } },
+                ["Decision"] = new Dictionary<string, object?> { ["Threshold"] = siteThreshold },
+                ["Hardware"] = new Dictionary<string, object?> { ["Profile"] = "simulated", ["LightsLog"] = temp.Combine("out", "lights.log"), ["SlipDirectory"] = temp.Combine("out", "slips") },
+                ["Intake"] = new Dictionary<string, object?> { ["WatchPath"] = temp.Combine("inbox"), ["SettleTime"] = "00:00:00", ["PollInterval"] = "00:00:00.100" },
+                ["Output"] = new Dictionary<string, object?> { ["Path"] = temp.Combine("out") },
+                ["Dicom"] = new Dictionary<string, object?> { ["Port"] = FreePort() },
+            },
+        };
+        var path = temp.Combine("appsettings.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(config));
+        return path;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Locate()
+    {
+        var fromScript = Environment.GetEnvironmentVariable("EDGE_APPLIANCE_BIN");
+        if (!string.IsNullOrEmpty(fromScript))
+        {
+            return File.Exists(fromScript) ? fromScript : throw new InvalidOperationException($"EDGE_APPLIANCE_BIN={fromScript} does not exist.");
+        }
+
+        var output = System.IO.Path.Combine(Repo.Root, "out", "bin", "linux-x64");
+        var result = ChildProcess.RunAsync(
+            "dotnet",
+            ["publish", System.IO.Path.Combine(Repo.Root, "src", "Edge.Appliance", "Edge.Appliance.csproj"), "-c", "Release", "-r", "linux-x64", "-o", output, "-nologo"],
+            TimeSpan.FromMinutes(8)).GetAwaiter().GetResult();
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException("Publishing edge-appliance failed:\n" + result.Stdout + result.Stderr);
+        }
+
+        return System.IO.Path.Combine(output, "edge-appliance");
+    }
+}
