@@ -151,7 +151,6 @@ public static partial class Cli
                 {
                     var line = appliance.LineFor(item);
                     lines.Add(line);
-                    appliance.Outputs.AppendResult(line.ToJson());
                     if (arguments.Format == OutputFormat.Jsonl)
                     {
                         await Console.Out.WriteLineAsync(line.ToJson()).ConfigureAwait(false);

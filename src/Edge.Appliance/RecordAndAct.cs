@@ -58,7 +58,7 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
     }
 }
 
-/// <summary>Tells the technician: lights, slip, heatmap overlay, results log; then marks the result acted upon.</summary>
+/// <summary>Tells the technician: heatmap overlay, results log, slip, lights; then marks the result acted upon.</summary>
 public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, string siteId, TimeZoneInfo timeZone, TimeProvider clock) : IStage
 {
     public string Name => "act";
@@ -82,6 +82,7 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
             await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
         }
 
+        outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
         var slip = SlipComposer.Compose(result, siteId, timeZone);
         await printer.PrintAsync(slip, cancellationToken).ConfigureAwait(false);
         var light = await console.ResultSettledAsync(result, cancellationToken).ConfigureAwait(false);

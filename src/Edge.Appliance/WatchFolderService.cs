@@ -77,7 +77,6 @@ public sealed partial class WatchFolderService(Appliance appliance, ILogger logg
         await foreach (var item in appliance.Pipeline.Completed.ReadAllAsync().ConfigureAwait(false))
         {
             var line = appliance.LineFor(item);
-            appliance.Outputs.AppendResult(line.ToJson());
             lines.Add(line);
             LogScreened(logger, line.Id, line.Status, line.Decision ?? "-");
             Interlocked.Decrement(ref _inFlight);

@@ -98,7 +98,7 @@ public sealed class CliTests : IDisposable
             Assert.Equal("CPU", line.GetProperty("provider").GetString());
             Assert.Contains(line.GetProperty("qc").GetProperty("verdict").GetString(), new[] { "pass", "warn" });
             var heatmap = line.GetProperty("heatmap").GetString()!;
-            Assert.Equal("\u0089PNG"u8.ToArray(), File.ReadAllBytes(heatmap)[..4]);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(heatmap)[..4]);
             var stages = line.GetProperty("timings").EnumerateObject().Select(p => p.Name).ToList();
             Assert.Equal(["intake", "quality", "preprocess", "infer", "decide", "record", "act"], stages);
         }

@@ -6,7 +6,7 @@ namespace Edge.Appliance.Tests;
 /// <summary>Power cuts and crashes: kill -9 at arbitrary moments, restart, and every image is accounted for exactly once.</summary>
 public sealed class CrashRecoveryTests : IDisposable
 {
-    private const int ImageCount = 24;
+    private const int ImageCount = 30;
     private readonly TempDirectory _temp = new("edge-crash");
 
     [Fact]
@@ -15,23 +15,27 @@ public sealed class CrashRecoveryTests : IDisposable
         var config = PublishedAppliance.WriteConfig(_temp);
         var inbox = _temp.Combine("inbox");
         Directory.CreateDirectory(inbox);
-        var chest = Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm");
+        string[] chest = [Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), Path.Combine(Repo.SharedDicom, "RG1_J2KI.dcm")];
         var hip = Path.Combine(Repo.SharedDicom, "nonchest", "RG2_JPLL.dcm");
         for (var i = 0; i < ImageCount; i++)
         {
             // Every fifth image is the hip, so rejections must survive the crashes too.
-            File.Copy(i % 5 == 4 ? hip : chest, Path.Combine(inbox, $"img{i:00}.dcm"));
+            File.Copy(i % 5 == 4 ? hip : chest[i % 2], Path.Combine(inbox, $"img{i:00}.dcm"));
         }
 
+        // Each run is killed once it has made progress, after a random extra delay, so kills land anywhere in the pipeline.
         var random = new Random(20261122);
-        var results = _temp.Combine("out", "results.jsonl");
-        foreach (var killAfter in new[] { 2, 8, 14 })
+        var database = _temp.Combine("data", "edge.db");
+        for (var round = 0; round < 3; round++)
         {
+            var before = CountResults(database);
             await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
-            await WaitForLinesAsync(results, killAfter, run);
-            await Task.Delay(random.Next(0, 150));
+            await WaitForProgressAsync(database, before, run);
+            await Task.Delay(random.Next(0, 400));
             run.Kill();
         }
+
+        Assert.True(CountResults(database) < ImageCount, "The kills came too late to test anything: every image was done before the last one.");
 
         var final = await PublishedAppliance.RunAsync(_temp.Path, TimeSpan.FromMinutes(3), "run", "--config", config, "--until-idle");
         Assert.True(final.ExitCode == 0, final.Stderr);
@@ -53,12 +57,12 @@ public sealed class CrashRecoveryTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static async Task WaitForLinesAsync(string path, int count, ChildProcess run)
+    private static async Task WaitForProgressAsync(string database, long before, ChildProcess run)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
         while (DateTime.UtcNow < deadline)
         {
-            if (File.Exists(path) && File.ReadLines(path).Count() >= count)
+            if (CountResults(database) > before)
             {
                 return;
             }
@@ -66,7 +70,27 @@ public sealed class CrashRecoveryTests : IDisposable
             await Task.Delay(20);
         }
 
-        throw new TimeoutException($"Fewer than {count} results after 2 minutes. stderr: {run.Stderr}");
+        throw new TimeoutException($"No new result after 2 minutes (had {before}). stderr: {run.Stderr}");
+    }
+
+    private static long CountResults(string database)
+    {
+        if (!File.Exists(database))
+        {
+            return 0;
+        }
+
+        using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        try
+        {
+            return Query(db, "SELECT 'n', COUNT(*) FROM results")["n"];
+        }
+        catch (SqliteException)
+        {
+            // The first run may not have created the tables yet.
+            return 0;
+        }
     }
 
     private static Dictionary<string, long> Query(SqliteConnection db, string sql)
