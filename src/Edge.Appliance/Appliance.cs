@@ -1,3 +1,4 @@
+using System.Globalization;
 using Edge.Dicom;
 using Edge.Domain;
 using Edge.Hardware;
@@ -85,6 +86,7 @@ public sealed partial class Appliance : IAsyncDisposable
             var warmUp = scorer.WarmUp();
             LogModelReady(logger, bundle.Manifest.Name, bundle.Manifest.Version, scorer.ProviderName, warmUp.TotalMilliseconds);
             var printer = new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
+            AuditThresholdInForce(store, options, bundle);
             var appliance = new Appliance(options, loggers, store, spool, selection, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
             lights.ShowAsync(selection.Refused.Count > 0 ? LightState.Fault : LightState.Ready, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             return appliance;
@@ -93,6 +95,17 @@ public sealed partial class Appliance : IAsyncDisposable
         {
             store.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Audits the threshold whenever the one in force differs from the last audited: a new bundle or a site calibration.</summary>
+    private static void AuditThresholdInForce(ScreeningStore store, EdgeOptions options, ModelBundle bundle)
+    {
+        var decision = ThresholdPolicy.Decide(0, bundle.Manifest.Threshold, options.Decision.Threshold);
+        var detail = string.Create(CultureInfo.InvariantCulture, $"{decision.Threshold:0.000000} from {decision.Source.ToString().ToLowerInvariant()} (model {bundle.Manifest.Name} {bundle.Manifest.Version})");
+        if (store.LastAuditDetail("threshold-changed") != detail)
+        {
+            store.AppendAudit("threshold-changed", "decision", detail, TimeProvider.System.GetUtcNow());
         }
     }
 

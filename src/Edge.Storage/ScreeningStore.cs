@@ -182,6 +182,16 @@ public sealed class ScreeningStore : IDisposable
         }
     }
 
+    /// <summary>The detail of the newest audit line for an action, or null.</summary>
+    public string? LastAuditDetail(string action)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT detail FROM audit WHERE action = $a ORDER BY seq DESC LIMIT 1", null, ("$a", action));
+            return command.ExecuteScalar() as string;
+        }
+    }
+
     public bool HasResult(string id) => Scalar("SELECT COUNT(*) FROM results WHERE id = $id", ("$id", id)) > 0;
 
     /// <summary>Results committed whose console actions did not finish (a crash between commit and action).</summary>
