@@ -52,8 +52,18 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         var line = ResultLine.From(result, heatmapPath).ToJson();
         var payload = SyncPayload.From(result, siteId, deviceId).ToJson();
         var outbox = new OutboxMessage(result.Id, $"tb/v1/{siteId}/{deviceId}/result", payload);
-        var fresh = store.Record(result, line, spool.ArchivePathOf(item.Received), outbox, now);
-        spool.Archive(item.Received);
+        bool fresh;
+        try
+        {
+            fresh = store.Record(result, line, spool.ArchivePathOf(item.Received), outbox, now);
+            spool.Archive(item.Received);
+        }
+        catch (IOException ex)
+        {
+            // Committed but not yet archived: the restart sweep archives it; until then it must not count as done here.
+            throw new StorageException($"Could not archive image {item.Received.Id}: {ex.Message}", ex);
+        }
+
         return ValueTask.FromResult(item with { Result = fresh ? result : null, ScreenedAt = now, Status = result.Status });
     }
 }

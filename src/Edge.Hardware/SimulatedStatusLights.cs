@@ -21,7 +21,8 @@ public sealed class SimulatedStatusLights : IStatusLights
         }
     }
 
-    public LightState Current { get; private set; } = LightState.Ready;
+    /// <summary>What the lights show now; null until the appliance first sets them.</summary>
+    public LightState? Current { get; private set; }
 
     public ValueTask ShowAsync(LightState state, CancellationToken cancellationToken)
     {

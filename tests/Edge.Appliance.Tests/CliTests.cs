@@ -112,17 +112,17 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Screen_SiteThreshold_DecidesAtItAndAuditsTheChange()
     {
-        var config = PublishedAppliance.WriteConfig(_temp, siteThreshold: 0.000001);
+        var config = PublishedAppliance.WriteConfig(_temp, siteThreshold: 0.00001);
 
         var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, "screen", "--config", config, Repo.ChestDicomSamples[0]);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var line = JsonDocument.Parse(result.Stdout).RootElement;
         Assert.Equal("site", line.GetProperty("thresholdSource").GetString());
-        Assert.Equal(0.0001, line.GetProperty("threshold").GetDouble());
+        Assert.Equal(0.001, line.GetProperty("threshold").GetDouble());
         Assert.Equal("refer", line.GetProperty("decision").GetString());
         using var store = Edge.Storage.ScreeningStore.Open(_temp.Combine("data", "edge.db"));
-        Assert.StartsWith("0.000001 from site", store.LastAuditDetail("threshold-changed"), StringComparison.Ordinal);
+        Assert.StartsWith("0.000010 from site", store.LastAuditDetail("threshold-changed"), StringComparison.Ordinal);
     }
 
     [Fact]
