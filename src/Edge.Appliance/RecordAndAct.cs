@@ -71,6 +71,9 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 /// <summary>Tells the technician: heatmap overlay, results log, slip, lights; then marks the result acted upon.</summary>
 public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, string siteId, TimeZoneInfo timeZone, TimeProvider clock) : IStage
 {
+    /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
+    private const int OverlayMaxSide = 768;
+
     public string Name => "act";
 
     public bool RunsWhenSettled => true;
@@ -87,7 +90,7 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
         string? heatmapPath = null;
         if (result.Heatmap is { } heatmap && item.Image is { } image)
         {
-            var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: 1024), heatmap, result.HeatmapWidth, result.HeatmapHeight);
+            var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: OverlayMaxSide), heatmap, result.HeatmapWidth, result.HeatmapHeight);
             heatmapPath = outputs.HeatmapPathOf(result.Id);
             await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
         }

@@ -1,4 +1,5 @@
 using Edge.Domain;
+using Edge.Imaging;
 
 namespace Edge.Inference.Tests;
 
@@ -17,7 +18,7 @@ public sealed class PreprocessorTests
     {
         var image = new GrayImage(4, 4, [1, 3, 10, 10, 1, 3, 10, 10, 0, 0, 5, 7, 0, 0, 7, 5]);
 
-        Assert.Equal([2, 10, 0, 6], Preprocessor.ResizeArea(image, 2, 2));
+        Assert.Equal([2, 10, 0, 6], AreaResize.Resize(image.Pixels, image.Width, image.Height, 2, 2));
     }
 
     [Fact]
@@ -26,7 +27,7 @@ public sealed class PreprocessorTests
         // Output 0 covers [0, 1.5): all of pixel 0 and half of pixel 1; output 1 covers [1.5, 3).
         var image = new GrayImage(3, 1, [0, 3, 6]);
 
-        var resized = Preprocessor.ResizeArea(image, 2, 1);
+        var resized = AreaResize.Resize(image.Pixels, image.Width, image.Height, 2, 1);
 
         Assert.Equal(1.0, resized[0], 12);
         Assert.Equal(5.0, resized[1], 12);
@@ -37,7 +38,7 @@ public sealed class PreprocessorTests
     {
         var pixels = Enumerable.Range(0, 128 * 128).Select(i => (float)(i % 251)).ToArray();
 
-        var resized = Preprocessor.ResizeArea(new GrayImage(128, 128, pixels), 128, 128);
+        var resized = AreaResize.Resize(pixels, 128, 128, 128, 128);
 
         Assert.Equal(pixels.Select(p => (double)p), resized);
     }
