@@ -4,7 +4,10 @@ using Edge.Domain;
 
 namespace Edge.Appliance;
 
-public sealed record ModelRef(string Name, string Version, string Sha256);
+public sealed record ModelRef(string Name, string Version, string Sha256)
+{
+    public static ModelRef? Of(ModelIdentity? model) => model is null ? null : new(model.Name, model.Version, model.Sha256);
+}
 
 public sealed record QcLine(string Verdict, IReadOnlyList<string> Reasons, IReadOnlyList<string> Codes);
 
@@ -30,11 +33,11 @@ public sealed record ResultLine(
         result.OriginalName,
         result.Id,
         Words.Status(result.Status),
-        result.Probability is { } p ? Math.Round(p * 100, 3) : null,
-        result.Decision is { } d ? Words.Referral(d.Referral) : null,
-        result.Decision is { } t ? Math.Round(t.Threshold * 100, 3) : null,
+        Words.Percent(result.Probability),
+        Words.Referral(result.Decision),
+        Words.Percent(result.Decision?.Threshold),
         result.Decision?.Source.ToString().ToLowerInvariant(),
-        result.Model is { } m ? new ModelRef(m.Name, m.Version, m.Sha256) : null,
+        ModelRef.Of(result.Model),
         result.ExecutionProvider,
         new QcLine(result.Qc.Verdict.ToString().ToLowerInvariant(), [.. result.Qc.Reasons], [.. result.Qc.Findings.Select(f => f.Code)]),
         heatmapPath,
@@ -71,10 +74,10 @@ public sealed record SyncPayload(
         result.AcquiredAt,
         result.ScreenedAt,
         Words.Status(result.Status),
-        result.Probability is { } p ? Math.Round(p * 100, 3) : null,
-        result.Decision is { } d ? Words.Referral(d.Referral) : null,
-        result.Decision is { } t ? Math.Round(t.Threshold * 100, 3) : null,
-        result.Model is { } m ? new ModelRef(m.Name, m.Version, m.Sha256) : null,
+        Words.Percent(result.Probability),
+        Words.Referral(result.Decision),
+        Words.Percent(result.Decision?.Threshold),
+        ModelRef.Of(result.Model),
         [.. result.Qc.Findings.Select(f => f.Code)],
         new SyncSubject(AgeBand(result.Header?.AgeYears), result.Header?.Sex is "M" or "F" or "O" ? result.Header.Sex : null));
 
@@ -106,7 +109,10 @@ public static class Words
         _ => "error",
     };
 
-    public static string Referral(Referral referral) => referral == Domain.Referral.Refer ? "refer" : "no-refer";
+    public static string? Referral(Decision? decision) => decision is null ? null : decision.Referral == Domain.Referral.Refer ? "refer" : "no-refer";
+
+    /// <summary>Probabilities and thresholds as people see them: 0-100, three decimals.</summary>
+    public static double? Percent(double? probability) => probability is { } p ? Math.Round(p * 100, 3) : null;
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
