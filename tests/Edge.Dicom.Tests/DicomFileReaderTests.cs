@@ -4,7 +4,7 @@ namespace Edge.Dicom.Tests;
 
 public class DicomFileReaderTests
 {
-    // Rows, columns, bits and photometric from /work/shared/data/dicom/manifest.csv.
+    // Rows, columns, bits and photometric from ../shared/data/dicom/manifest.csv.
     [Theory]
     [InlineData("CR-MONO1-10-chest.dcm", 440, 440, 10, "MONOCHROME1", "1.2.840.10008.1.2", "CR")]
     [InlineData("RG1_J2KI.dcm", 1955, 1841, 15, "MONOCHROME1", "1.2.840.10008.1.2.4.91", "CR")]
