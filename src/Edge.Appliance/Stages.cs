@@ -46,13 +46,25 @@ public sealed class QualityStage(QcLimits limits) : IStage
     }
 }
 
-/// <summary>Builds the model input exactly as the bundle's manifest says.</summary>
+/// <summary>
+/// Builds the model input exactly as the bundle's manifest says, then checks polarity on it: that check needs the
+/// equalised picture the model will see, so it runs here rather than with the header checks.
+/// </summary>
 public sealed class PreprocessStage(Preprocessor preprocessor) : IStage
 {
     public string Name => "preprocess";
 
-    public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(item with { Tensor = preprocessor.Run(item.Image!) });
+    public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
+    {
+        var tensor = preprocessor.Run(item.Image!);
+        if (QualityChecks.CheckPolarity(preprocessor.Ranks(tensor), preprocessor.Width, preprocessor.Height) is not { } finding)
+        {
+            return ValueTask.FromResult(item with { Tensor = tensor });
+        }
+
+        var qc = QcReport.Of([.. item.Qc?.Findings ?? [], finding]);
+        return ValueTask.FromResult(qc.Verdict == QcVerdict.Reject ? item.Reject(qc) : item with { Tensor = tensor, Qc = qc });
+    }
 }
 
 /// <summary>Runs the model. The tensor is dropped once used: it is not part of the record.</summary>

@@ -46,6 +46,9 @@ public sealed class Preprocessor
         return tensor;
     }
 
+    /// <summary>The equalised ranks (0..1) behind a tensor this preprocessor made: what anatomy checks look at.</summary>
+    public float[] Ranks(float[] tensor) => Array.ConvertAll(tensor, x => (float)((x * _spec.Normalise.Std) + _spec.Normalise.Mean));
+
     /// <summary>y(v) = (count(p &lt; v) + count(p == v) / 2) / N, so ties share the middle of their ranks.</summary>
     public static double[] EqualiseMidRank(double[] values)
     {

@@ -77,14 +77,14 @@ public sealed class CliTests : IDisposable
         var config = PublishedAppliance.WriteConfig(_temp);
         var png = Path.Combine(Repo.Shenzhen, "images", "CHNCXR_0001_0.png");
         var hip = Path.Combine(Repo.SharedDicom, "nonchest", "RG2_JPLL.dcm");
-        string[] files = [.. Repo.ChestDicomSamples, png, hip];
+        string[] files = [.. Repo.UprightChestDicomSamples, png, .. Repo.InvertedChestDicomSamples, hip];
 
         var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, ["screen", "--config", config, "--format", "jsonl", .. files]);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(files, lines.Select(l => l.GetProperty("file").GetString()));
-        foreach (var line in lines[..^1])
+        foreach (var line in lines[..3])
         {
             Assert.Equal("screened", line.GetProperty("status").GetString());
             Assert.InRange(line.GetProperty("score").GetDouble(), 0, 100);
@@ -103,10 +103,12 @@ public sealed class CliTests : IDisposable
             Assert.Equal(["intake", "quality", "preprocess", "infer", "decide", "record", "act"], stages);
         }
 
-        var rejected = lines[^1];
-        Assert.Equal("rejected", rejected.GetProperty("status").GetString());
-        Assert.Equal(JsonValueKind.Null, rejected.GetProperty("score").ValueKind);
-        Assert.Contains("HIP", rejected.GetProperty("qc").GetProperty("reasons")[0].GetString(), StringComparison.Ordinal);
+        // Each rejection is recorded with the reason the technician needs, and no score.
+        var reasons = lines[3..].Select(l => (Status: l.GetProperty("status").GetString(), Score: l.GetProperty("score").ValueKind, Codes: l.GetProperty("qc").GetProperty("codes").EnumerateArray().Select(c => c.GetString()).ToList())).ToList();
+        Assert.All(reasons, r => Assert.Equal(("rejected", JsonValueKind.Null), (r.Status, r.Score)));
+        Assert.Contains("polarity-inverted", reasons[0].Codes);
+        Assert.Contains("polarity-inverted", reasons[1].Codes);
+        Assert.Contains("body-part-not-chest", reasons[2].Codes);
     }
 
     [Fact]
@@ -114,7 +116,7 @@ public sealed class CliTests : IDisposable
     {
         var config = PublishedAppliance.WriteConfig(_temp, siteThreshold: 0.00001);
 
-        var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, "screen", "--config", config, Repo.ChestDicomSamples[0]);
+        var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, "screen", "--config", config, Repo.UprightChestDicomSamples[0]);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var line = JsonDocument.Parse(result.Stdout).RootElement;
@@ -133,7 +135,9 @@ public sealed class CliTests : IDisposable
         var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, ["screen", "--config", config, "--format", "table", .. Repo.ChestDicomSamples]);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains($"{Repo.ChestDicomSamples.Count} image(s): {Repo.ChestDicomSamples.Count} screened", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(Repo.ChestDicomSamples.Count + 2, result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Contains("4 image(s): 2 screened", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("2 rejected", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("AI triage aid, not a diagnosis.", result.Stdout, StringComparison.Ordinal);
     }
 

@@ -36,6 +36,7 @@ await using var appliance = Appliance.Start(options, loggers);
 var startMs = startWatch.Elapsed.TotalMilliseconds;
 
 var inputs = new List<(string Name, string Path)> { ("DX 2048x2048 16-bit (synthetic)", bigImage) };
+// Every shared chest file; those refused by the checks stop before inference, and the table says so.
 inputs.AddRange(Repo.ChestDicomSamples.Select(p => (Path.GetFileName(p), p)));
 var report = new StringBuilder();
 report.AppendLine(CultureInfo.InvariantCulture, $"# screen latency ({appliance.Scorer.ProviderName}, {Environment.ProcessorCount} cores, {iterations} runs each after 3 warm-up runs)");
@@ -47,6 +48,7 @@ report.AppendLine("| --- | --- | ---: | ---: |");
 foreach (var (name, path) in inputs)
 {
     var runs = new List<(double Total, IReadOnlyList<StageTiming> Stages)>();
+    var status = "";
     for (var i = 0; i < iterations + 3; i++)
     {
         var watch = Stopwatch.StartNew();
@@ -54,11 +56,7 @@ foreach (var (name, path) in inputs)
         await appliance.Pipeline.SubmitAsync(image, CancellationToken.None);
         var done = await appliance.Pipeline.Completed.ReadAsync();
         var total = watch.Elapsed.TotalMilliseconds;
-        if (done.Status != ScreeningStatus.Screened)
-        {
-            throw new InvalidOperationException($"{name} was not screened: {done.Error}{string.Join("; ", done.Qc?.Reasons ?? [])}");
-        }
-
+        status = done.Status?.ToString().ToLowerInvariant() ?? "?";
         if (i >= 3)
         {
             runs.Add((total, done.Timings));
@@ -72,7 +70,7 @@ foreach (var (name, path) in inputs)
     }
 
     var totals = runs.Select(r => r.Total).ToList();
-    report.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** | **total (admit to acted)** | **{Percentile(totals, 0.5):0.0}** | **{Percentile(totals, 0.95):0.0}** |");
+    report.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** ({status}) | **total (admit to acted)** | **{Percentile(totals, 0.5):0.0}** | **{Percentile(totals, 0.95):0.0}** |");
 }
 
 report.AppendLine();

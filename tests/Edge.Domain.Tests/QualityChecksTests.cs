@@ -77,6 +77,25 @@ public sealed class QualityChecksTests
         Assert.Equal(["body-part-not-chest", "view-ap"], report.Findings.Select(f => f.Code));
     }
 
+    [Theory]
+    [InlineData(0.9f, 0.2f, null)]
+    [InlineData(0.45f, 0.5f, QcVerdict.Warn)]
+    [InlineData(0.2f, 0.9f, QcVerdict.Reject)]
+    public void CheckPolarity_CentreAgainstLungs_PassesWarnsOrRefuses(float centre, float lungs, QcVerdict? expected)
+    {
+        // A 10 x 10 sketch: a bright (or dark) central column between two lung fields.
+        var ranks = new float[100];
+        for (var r = 0; r < 10; r++)
+        {
+            for (var c = 0; c < 10; c++)
+            {
+                ranks[(r * 10) + c] = c is 4 or 5 ? centre : lungs;
+            }
+        }
+
+        Assert.Equal(expected, QualityChecks.CheckPolarity(ranks, 10, 10)?.Severity);
+    }
+
     [Fact]
     public void PixelStatsOf_UniformImage_HasOneLevelAndIsFullySaturated()
     {

@@ -41,8 +41,14 @@ public static class Repo
 
     public static string DevPrivateKey => Path.Combine(Root, "models", "keys", "dev", "bundle-signing.key.pem");
 
-    /// <summary>The chest samples that must screen (the shared DICOM files outside nonchest/).</summary>
+    /// <summary>The shared chest DICOM files (outside nonchest/).</summary>
     public static IReadOnlyList<string> ChestDicomSamples => [.. Directory.GetFiles(SharedDicom, "*.dcm").Order(StringComparer.Ordinal)];
+
+    /// <summary>Shared chest files shown the right way round, which must be screened.</summary>
+    public static IReadOnlyList<string> UprightChestDicomSamples => [Path.Combine(SharedDicom, "CR-MONO1-10-chest.dcm"), Path.Combine(SharedDicom, "RG1_J2KI.dcm")];
+
+    /// <summary>Shared chest files whose pixels display inverted (bones dark) despite their photometric interpretation.</summary>
+    public static IReadOnlyList<string> InvertedChestDicomSamples => [Path.Combine(SharedDicom, "966_fixed.dcm"), Path.Combine(SharedDicom, "JPEG2KLossless_1s_1f_u_16_16.dcm")];
 
     private static string FindRoot()
     {
