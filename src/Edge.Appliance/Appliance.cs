@@ -165,11 +165,11 @@ public sealed partial class Appliance : IAsyncDisposable
         return Store.Register(image, now);
     }
 
-    /// <summary>Takes a file from the watched folder by rename, then registers it.</summary>
-    public ReceivedImage AdmitMove(string path)
+    /// <summary>Takes a file over by rename (watched folder, DICOM receiver), then registers it.</summary>
+    public ReceivedImage AdmitMove(string path, IntakeSource source, string? originalName = null)
     {
         var now = TimeProvider.System.GetUtcNow();
-        var image = Spool.AdmitMove(path, IntakeSource.WatchFolder, now);
+        var image = Spool.AdmitMove(path, source, now, originalName);
         return Store.Register(image, now);
     }
 

@@ -19,7 +19,7 @@ public static partial class Cli
     private const string UsageText = """
         edge-appliance: TB screening at the X-ray console (an AI triage aid, not a diagnosis)
 
-          run      [--config PATH] [--until-idle]           screen every image arriving in the watched folder
+          run      [--config PATH] [--until-idle]           screen every image the console sends (DICOM) or the watched folder holds
           screen   [--config PATH] [--format jsonl|table] FILE...   screen files now and print the results
           selftest [--config PATH]                          check configuration, model, provider, storage, hardware, ports
           version                                           firmware and runtime versions
@@ -180,7 +180,7 @@ public static partial class Cli
         var options = EdgeOptions.Load(arguments.Config);
         using var loggers = CreateLoggers();
         await using var appliance = Appliance.Start(options, loggers);
-        var service = new WatchFolderService(appliance, loggers.CreateLogger("Edge.Intake"));
+        var service = new IntakeService(appliance, loggers);
         var lines = await service.RunAsync(arguments.UntilIdle, cancellationToken).ConfigureAwait(false);
         if (arguments.UntilIdle)
         {

@@ -80,9 +80,25 @@ public sealed class QualityOptions
 
 public sealed class DicomOptions
 {
+    /// <summary>Whether <c>run</c> listens for the console's C-STORE.</summary>
+    public bool Enabled { get; set; } = true;
+
     public int Port { get; set; } = 11112;
 
     public string AeTitle { get; set; } = "EDGE";
+
+    public string BindAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>Calling AE titles allowed to send; empty allows any.</summary>
+    public List<string> AllowedCallingAeTitles { get; set; } = [];
+
+    /// <summary>Peer IP addresses allowed to connect; empty allows any.</summary>
+    public List<string> AllowedAddresses { get; set; } = [];
+
+    public int MaxAssociations { get; set; } = 8;
+
+    /// <summary>Below this much free disk, C-STORE is answered A700 (out of resources) instead of filling the disk.</summary>
+    public long FreeDiskFloorMb { get; set; } = 512;
 }
 
 public sealed class MqttOptions
@@ -187,6 +203,16 @@ public sealed class EdgeOptions
         if (string.IsNullOrWhiteSpace(Dicom.AeTitle) || Dicom.AeTitle.Length > 16)
         {
             problems.Add("Edge:Dicom:AeTitle must be 1 to 16 characters.");
+        }
+
+        foreach (var address in Dicom.AllowedAddresses.Append(Dicom.BindAddress).Where(a => !System.Net.IPAddress.TryParse(a, out _)))
+        {
+            problems.Add($"Edge:Dicom: '{address}' is not an IP address (BindAddress, AllowedAddresses).");
+        }
+
+        if (Dicom.MaxAssociations < 1 || Dicom.FreeDiskFloorMb < 0)
+        {
+            problems.Add("Edge:Dicom:MaxAssociations must be at least 1 and Edge:Dicom:FreeDiskFloorMb not negative.");
         }
 
         if (Mqtt.Port is < 1 or > 65535)

@@ -43,11 +43,14 @@ public sealed class Spool
         return new ReceivedImage(id, path, SafeName(originalName), source, now);
     }
 
-    /// <summary>Takes an image over by renaming it (watched folder on the same file system): it is either still there or in the spool.</summary>
-    public ReceivedImage AdmitMove(string sourcePath, IntakeSource source, DateTimeOffset now)
+    /// <summary>
+    /// Takes an image over by renaming it (watched folder or DICOM receiver on the same file system): it is either still
+    /// where it was or in the spool, never in both or neither.
+    /// </summary>
+    public ReceivedImage AdmitMove(string sourcePath, IntakeSource source, DateTimeOffset now, string? originalName = null)
     {
         var id = NewId();
-        var originalName = Path.GetFileName(sourcePath);
+        originalName ??= Path.GetFileName(sourcePath);
         var path = Path.Combine(SpoolDirectory, FileName(id, originalName));
         try
         {

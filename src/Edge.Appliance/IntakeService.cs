@@ -1,0 +1,175 @@
+using System.Net;
+using System.Threading.Channels;
+using Edge.Dicom.Network;
+using Edge.Domain;
+using Edge.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Edge.Appliance;
+
+/// <summary>
+/// The <c>run</c> loop: re-queues what a previous stop left in the spool, then screens what arrives from the console's
+/// DICOM C-STORE and from the watched folder (a USB stick or a share) until stopped.
+/// </summary>
+public sealed partial class IntakeService(Appliance appliance, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Edge.Intake");
+    private readonly Channel<ReceivedImage> _arrivals = Channel.CreateUnbounded<ReceivedImage>();
+    private int _inFlight;
+
+    /// <param name="untilIdle">Stop once nothing is waiting and everything taken is finished (the demo and tests).</param>
+    public async Task<IReadOnlyList<ResultLine>> RunAsync(bool untilIdle, CancellationToken cancellationToken)
+    {
+        var options = appliance.Options;
+        Directory.CreateDirectory(options.Intake.WatchPath);
+        var lines = new List<ResultLine>();
+        var draining = DrainAsync(lines);
+        DicomScp? scp = null;
+        try
+        {
+            foreach (var image in appliance.Recover())
+            {
+                await SubmitAsync(image, cancellationToken).ConfigureAwait(false);
+            }
+
+            scp = await StartDicomAsync(cancellationToken).ConfigureAwait(false);
+            LogWatching(_logger, options.Intake.WatchPath);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var taken = 0;
+                while (_arrivals.Reader.TryRead(out var received))
+                {
+                    await SubmitAsync(received, cancellationToken).ConfigureAwait(false);
+                    taken++;
+                }
+
+                foreach (var file in SettledFiles(options.Intake.WatchPath, options.Intake.SettleTime))
+                {
+                    try
+                    {
+                        await SubmitAsync(appliance.AdmitMove(file, IntakeSource.WatchFolder), cancellationToken).ConfigureAwait(false);
+                        taken++;
+                    }
+                    catch (StorageException ex)
+                    {
+                        LogAdmitFailed(_logger, ex.Message);
+                    }
+                }
+
+                if (untilIdle && taken == 0 && Volatile.Read(ref _inFlight) == 0)
+                {
+                    break;
+                }
+
+                // Wake for a DICOM arrival at once; poll the folder at its interval.
+                var pause = untilIdle && taken == 0 ? TimeSpan.FromMilliseconds(100) : options.Intake.PollInterval;
+                await Task.WhenAny(_arrivals.Reader.WaitToReadAsync(cancellationToken).AsTask(), Task.Delay(pause, cancellationToken)).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: images already taken finish; anything not yet taken stays in the folder or the spool.
+        }
+        finally
+        {
+            if (scp is not null)
+            {
+                await scp.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        appliance.Pipeline.CompleteInput();
+        await draining.ConfigureAwait(false);
+        return lines;
+    }
+
+    private async Task<DicomScp?> StartDicomAsync(CancellationToken cancellationToken)
+    {
+        var dicom = appliance.Options.Dicom;
+        if (!dicom.Enabled)
+        {
+            return null;
+        }
+
+        var scpOptions = new DicomScpOptions
+        {
+            AeTitle = dicom.AeTitle,
+            Port = dicom.Port,
+            BindAddress = IPAddress.Parse(dicom.BindAddress),
+            AllowedCallingAeTitles = dicom.AllowedCallingAeTitles,
+            AllowedAddresses = [.. dicom.AllowedAddresses.Select(IPAddress.Parse)],
+            MaxAssociations = dicom.MaxAssociations,
+            FreeDiskFloorBytes = dicom.FreeDiskFloorMb * 1024 * 1024,
+
+            // Same file system as the spool, so handing an object over is one rename.
+            TemporaryDirectory = Path.Combine(appliance.Options.Storage.Path, "incoming"),
+        };
+        var scp = new DicomScp(scpOptions, new SpoolDicomSink(appliance, _arrivals.Writer), loggers.CreateLogger<DicomScp>());
+        await scp.StartAsync(cancellationToken).ConfigureAwait(false);
+        LogDicomListening(_logger, dicom.AeTitle, scp.Port);
+        return scp;
+    }
+
+    private async Task SubmitAsync(ReceivedImage image, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _inFlight);
+        await appliance.Pipeline.SubmitAsync(image, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DrainAsync(List<ResultLine> lines)
+    {
+        await foreach (var item in appliance.Pipeline.Completed.ReadAllAsync().ConfigureAwait(false))
+        {
+            var line = appliance.LineFor(item);
+            lines.Add(line);
+            LogScreened(_logger, line.Id, line.Status, line.Decision ?? "-");
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    /// <summary>Files not written to for the settle time, oldest first; hidden files and DICOMDIR indexes are left alone.</summary>
+    private static List<string> SettledFiles(string folder, TimeSpan settleTime)
+    {
+        var cutoff = DateTime.UtcNow - settleTime;
+        return Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !string.Equals(Path.GetFileName(f), "DICOMDIR", StringComparison.OrdinalIgnoreCase))
+            .Select(f => (path: f, written: File.GetLastWriteTimeUtc(f)))
+            .Where(f => f.written <= cutoff)
+            .OrderBy(f => f.written)
+            .Select(f => f.path)
+            .ToList();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Folder} for images")]
+    private static partial void LogWatching(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DICOM listener {AeTitle} on port {Port}")]
+    private static partial void LogDicomListening(ILogger logger, string aeTitle, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Image {Id}: {Status} ({Decision})")]
+    private static partial void LogScreened(ILogger logger, string id, string status, string decision);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not take an image from the watched folder: {Reason}")]
+    private static partial void LogAdmitFailed(ILogger logger, string reason);
+}
+
+/// <summary>
+/// Where the DICOM receiver hands each object once it is fsync'd: renamed into the spool and registered (so a crash can
+/// no longer lose it), then queued for screening. Screening never runs inside the network callback.
+/// </summary>
+public sealed class SpoolDicomSink(Appliance appliance, ChannelWriter<ReceivedImage> arrivals) : IDicomStoreSink
+{
+    public ValueTask<StoreOutcome> AcceptAsync(ReceivedDicomObject received, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var image = appliance.AdmitMove(received.TemporaryPath, IntakeSource.DicomStore, received.SopInstanceUid + ".dcm");
+            arrivals.TryWrite(image);
+            return ValueTask.FromResult(StoreOutcome.Stored);
+        }
+        catch (StorageException)
+        {
+            return ValueTask.FromResult(StoreOutcome.Failed);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using Edge.TestSupport;
+using Microsoft.Data.Sqlite;
+
+namespace Edge.Appliance.Tests;
+
+/// <summary>The console's path: DCMTK storescu pushes to the running appliance, which screens what it receives.</summary>
+public sealed class DicomIntakeTests : IDisposable
+{
+    private readonly TempDirectory _temp = new("edge-dicom-intake");
+
+    [Fact]
+    public async Task Run_ConsolePushesWithStorescu_EachImageScreenedOrRejectedWithReason()
+    {
+        var config = PublishedAppliance.WriteConfig(_temp);
+        var port = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config)).RootElement.GetProperty("Edge").GetProperty("Dicom").GetProperty("Port").GetInt32();
+        await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
+        await WaitForAsync(() => run.Stderr.Contains("DICOM listener", StringComparison.Ordinal), run);
+
+        (string File, string Proposal)[] pushes =
+        [
+            (Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), "-xi"),
+            (Path.Combine(Repo.SharedDicom, "RG1_J2KI.dcm"), "-xw"),
+            (Path.Combine(Repo.SharedDicom, "nonchest", "RG2_JPLL.dcm"), "-xs"),
+        ];
+        foreach (var (file, proposal) in pushes)
+        {
+            var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", proposal, "127.0.0.1", port.ToString(CultureInfo.InvariantCulture), file], TimeSpan.FromMinutes(1));
+            Assert.True(store.ExitCode == 0, store.Stdout + store.Stderr);
+        }
+
+        var database = _temp.Combine("data", "edge.db");
+        await WaitForAsync(() => Results(database).Count == pushes.Length, run);
+        var results = Results(database);
+        Assert.All(results, r => Assert.Equal("DicomStore", r.Source));
+        Assert.Equal(["Rejected", "Screened", "Screened"], results.Select(r => r.Status).Order());
+        Assert.Equal("Body part is HIP, not chest.", Assert.Single(results, r => r.Status == "Rejected").Reasons);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private static List<(string Source, string Status, string Reasons)> Results(string database)
+    {
+        if (!File.Exists(database))
+        {
+            return [];
+        }
+
+        using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT i.source, r.status, json_extract(r.result_json, '$.qc.reasons[0]') FROM results r JOIN images i ON i.id = r.id";
+        try
+        {
+            using var reader = command.ExecuteReader();
+            var rows = new List<(string, string, string)>();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2)));
+            }
+
+            return rows;
+        }
+        catch (SqliteException)
+        {
+            return [];
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, ChildProcess run)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The appliance did not get there in 2 minutes. stderr: " + run.Stderr);
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}
