@@ -8,7 +8,6 @@ namespace Edge.Dicom;
 /// </summary>
 public static class DicomFileReader
 {
-    private static int traceSilenced;
 
     /// <exception cref="ImageReadException">The file is not a DICOM image GDCM can decode. The message holds no patient data.</exception>
     public static DecodedImage Read(string path)
@@ -16,7 +15,7 @@ public static class DicomFileReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         try
         {
-            PrepareGdcm();
+            GdcmNativeLibrary.Prepare();
             return ReadWithGdcm(path);
         }
         catch (ImageReadException)
@@ -31,18 +30,6 @@ public static class DicomFileReader
         {
             // SWIG surfaces GDCM's C++ exceptions as ApplicationException and friends.
             throw new ImageReadException("DICOM file cannot be read: GDCM failed while decoding it.", ex);
-        }
-    }
-
-    private static void PrepareGdcm()
-    {
-        GdcmNativeLibrary.Register();
-        if (Interlocked.Exchange(ref traceSilenced, 1) == 0)
-        {
-            // GDCM's warnings go to stderr and can quote element values, i.e. patient data.
-            gdcm.Trace.DebugOff();
-            gdcm.Trace.WarningOff();
-            gdcm.Trace.ErrorOff();
         }
     }
 

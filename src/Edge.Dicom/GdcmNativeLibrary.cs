@@ -46,4 +46,21 @@ public static class GdcmNativeLibrary
         // Zero falls back to the runtime's default probing, which ends in DllNotFoundException.
         return 0;
     }
+
+    private static int traceSilenced;
+
+    /// <summary>
+    /// Everything GDCM needs before first use: the native glue resolved, and its stderr tracing off, because GDCM's
+    /// warnings can quote element values, i.e. patient data. Idempotent.
+    /// </summary>
+    public static void Prepare()
+    {
+        Register();
+        if (Interlocked.Exchange(ref traceSilenced, 1) == 0)
+        {
+            gdcm.Trace.DebugOff();
+            gdcm.Trace.WarningOff();
+            gdcm.Trace.ErrorOff();
+        }
+    }
 }

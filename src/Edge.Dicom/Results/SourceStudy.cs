@@ -49,7 +49,7 @@ internal sealed partial record SourceStudy
     public static SourceStudy Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        GdcmSetup.Prepare();
+        GdcmNativeLibrary.Prepare();
         gdcm.DataSet dataSet;
         using var reader = new gdcm.Reader();
         try
@@ -132,21 +132,4 @@ internal sealed partial record SourceStudy
 
     [GeneratedRegex(@"^([01][0-9]|2[0-3])([0-5][0-9]([0-5][0-9](\.[0-9]{1,6})?)?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex TimePattern();
-}
-
-/// <summary>GDCM must have its native glue resolved and its stderr tracing off (it can quote patient data) before first use.</summary>
-internal static class GdcmSetup
-{
-    private static int traceSilenced;
-
-    public static void Prepare()
-    {
-        GdcmNativeLibrary.Register();
-        if (Interlocked.Exchange(ref traceSilenced, 1) == 0)
-        {
-            gdcm.Trace.DebugOff();
-            gdcm.Trace.WarningOff();
-            gdcm.Trace.ErrorOff();
-        }
-    }
 }
