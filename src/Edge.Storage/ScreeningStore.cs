@@ -7,6 +7,9 @@ namespace Edge.Storage;
 /// <summary>A message waiting to be published, written in the same transaction as its result.</summary>
 public sealed record OutboxMessage(string MessageId, string Topic, string Payload);
 
+/// <summary>A result object waiting to be sent to one DICOM destination (<c>AE@host:port</c>).</summary>
+public sealed record DicomSend(long Sequence, string ResultId, string Path, string Destination, int Attempts);
+
 /// <summary>One line of the audit log.</summary>
 public sealed record AuditEntry(long Sequence, DateTimeOffset At, string Action, string Subject, string Detail);
 
@@ -155,6 +158,82 @@ public sealed class ScreeningStore : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Queues result objects for each DICOM destination. Idempotent per file and destination, so acting on a result again
+    /// after a restart does not send twice.
+    /// </summary>
+    public void EnqueueDicomSends(string resultId, IReadOnlyList<string> paths, IReadOnlyList<string> destinations, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var path in paths)
+            {
+                foreach (var destination in destinations)
+                {
+                    Execute(
+                        _connection,
+                        "INSERT OR IGNORE INTO dicom_sends(result_id, path, destination, created_at, next_attempt_at) VALUES ($r, $p, $d, $at, $at)",
+                        tx,
+                        ("$r", resultId),
+                        ("$p", path),
+                        ("$d", destination),
+                        ("$at", Iso(now)));
+                }
+            }
+
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Sends whose next attempt is due, oldest first.</summary>
+    public IReadOnlyList<DicomSend> DueDicomSends(DateTimeOffset now, int limit)
+    {
+        lock (_lock)
+        {
+            using var command = Command(
+                "SELECT seq, result_id, path, destination, attempts FROM dicom_sends WHERE sent_at IS NULL AND next_attempt_at <= $now ORDER BY seq LIMIT $limit",
+                null,
+                ("$now", Iso(now)),
+                ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            var due = new List<DicomSend>();
+            while (reader.Read())
+            {
+                due.Add(new DicomSend(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
+            }
+
+            return due;
+        }
+    }
+
+    public void MarkDicomSent(DicomSend send, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction();
+            Execute(_connection, "UPDATE dicom_sends SET sent_at = $at, attempts = attempts + 1, last_error = NULL WHERE seq = $seq", tx, ("$at", Iso(now)), ("$seq", send.Sequence));
+            Audit(tx, now, "dicom-sent", send.ResultId, $"{Path.GetFileName(send.Path)} to {send.Destination}");
+            tx.Commit();
+        }
+    }
+
+    public void MarkDicomSendFailed(DicomSend send, string error, DateTimeOffset nextAttempt)
+    {
+        lock (_lock)
+        {
+            Execute(
+                _connection,
+                "UPDATE dicom_sends SET attempts = attempts + 1, last_error = $e, next_attempt_at = $next WHERE seq = $seq",
+                null,
+                ("$e", error),
+                ("$next", Iso(nextAttempt)),
+                ("$seq", send.Sequence));
+        }
+    }
+
+    public long CountDicomSendsPending() => Scalar("SELECT COUNT(*) FROM dicom_sends WHERE sent_at IS NULL");
 
     /// <summary>Marks the console actions for a result as done and audits each.</summary>
     public void MarkActed(string id, IEnumerable<(string Action, string Detail)> actions, DateTimeOffset now)
@@ -317,6 +396,18 @@ public sealed class ScreeningStore : IDisposable
                 sent_at TEXT,
                 attempts INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE sent_at IS NULL;
+            CREATE TABLE IF NOT EXISTS dicom_sends(
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                result_id TEXT NOT NULL,
+                path TEXT NOT NULL,
+                destination TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                next_attempt_at TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                sent_at TEXT,
+                UNIQUE(path, destination));
+            CREATE INDEX IF NOT EXISTS dicom_sends_due ON dicom_sends(next_attempt_at) WHERE sent_at IS NULL;
             """);
         using var version = new SqliteCommand("SELECT version FROM schema_info", connection);
         var current = version.ExecuteScalar();

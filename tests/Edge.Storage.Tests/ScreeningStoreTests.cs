@@ -71,6 +71,35 @@ public sealed class ScreeningStoreTests : IDisposable
         Assert.Equal("Refer", reopened.FindResult(Id("a"))?.Referral);
     }
 
+    [Fact]
+    public void EnqueueDicomSends_Twice_QueuesEachFileOncePerDestination()
+    {
+        using var store = ScreeningStore.Open(_temp.Combine("edge.db"));
+
+        store.EnqueueDicomSends("r1", ["a.sr.dcm", "a.sc.dcm"], ["PACS@10.0.0.5:104", "CONSOLE@10.0.0.6:104"], Now);
+        store.EnqueueDicomSends("r1", ["a.sr.dcm", "a.sc.dcm"], ["PACS@10.0.0.5:104", "CONSOLE@10.0.0.6:104"], Now);
+
+        Assert.Equal(4, store.CountDicomSendsPending());
+        Assert.Equal(4, store.DueDicomSends(Now, 10).Count);
+    }
+
+    [Fact]
+    public void MarkDicomSendFailed_UntilItsNextAttempt_IsNotDueThenIs()
+    {
+        using var store = ScreeningStore.Open(_temp.Combine("edge.db"));
+        store.EnqueueDicomSends("r1", ["a.sr.dcm"], ["PACS@h:104"], Now);
+        var send = Assert.Single(store.DueDicomSends(Now, 10));
+
+        store.MarkDicomSendFailed(send, "connection refused", Now.AddSeconds(30));
+
+        Assert.Empty(store.DueDicomSends(Now.AddSeconds(29), 10));
+        var retry = Assert.Single(store.DueDicomSends(Now.AddSeconds(30), 10));
+        Assert.Equal(1, retry.Attempts);
+        store.MarkDicomSent(retry, Now.AddSeconds(31));
+        Assert.Equal(0, store.CountDicomSendsPending());
+        Assert.Contains(store.Audit("r1"), a => a.Action == "dicom-sent");
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private static string Id(string suffix) => suffix.PadLeft(32, '0');
