@@ -16,7 +16,7 @@ public sealed partial class Appliance : IAsyncDisposable
 {
     private readonly ILogger _logger;
 
-    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, BundleSelection selection, ModelBundle bundle, OnnxScorer scorer, SimulatedStatusLights lights, ISlipPrinter printer, ResultOutputs outputs)
+    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, BundleSelection selection, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs)
     {
         Options = options;
         _logger = loggers.CreateLogger("Edge.Appliance");
@@ -27,7 +27,8 @@ public sealed partial class Appliance : IAsyncDisposable
         Scorer = scorer;
         Lights = lights;
         Outputs = outputs;
-        Console = new ConsoleIndicator(lights);
+        Printer = printer;
+        Console = new ConsoleIndicator(lights, new ConsoleSettings(options.Hardware.MuteReferBuzzer, options.Hardware.MuteFaultBuzzer));
         var model = new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256);
         var clock = TimeProvider.System;
 
@@ -40,7 +41,7 @@ public sealed partial class Appliance : IAsyncDisposable
             new InferStage(scorer, model),
             new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
             new RecordStage(store, spool, outputs, options.Site.Id, options.Device.Id, clock),
-            new ActStage(Console, printer, outputs, store, options.Site.Id, options.SiteTimeZone(), clock),
+            new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);
     }
@@ -57,7 +58,10 @@ public sealed partial class Appliance : IAsyncDisposable
 
     public OnnxScorer Scorer { get; }
 
-    public SimulatedStatusLights Lights { get; }
+    /// <summary>Lights, buzzer and button on the board profile's GPIO lines (the simulator's current levels for the page).</summary>
+    public ConsolePanel Lights { get; }
+
+    public SlipPrinter Printer { get; }
 
     public ConsoleIndicator Console { get; }
 
@@ -70,11 +74,12 @@ public sealed partial class Appliance : IAsyncDisposable
     public static Appliance Start(EdgeOptions options, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("Edge.Appliance");
-        var lights = new SimulatedStatusLights(options.Hardware.LightsLog);
+        var lights = ConsolePanel.Open(BoardProfile.Load(options.Hardware.Profile), TimeProvider.System, options.Hardware.LightsLog);
+        lights.Start();
         var selection = SelectBundle(options, logger);
         if (selection.Bundle is not { } bundle)
         {
-            lights.ShowAsync(LightState.Fault, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            lights.ShowAsync(new ConsoleOutput(LightState.Fault, LightPattern.Off, LightPattern.Off, LightPattern.Blink2Hz, LightPattern.Off, options.Hardware.MuteFaultBuzzer ? BuzzerPattern.None : BuzzerPattern.Fault), CancellationToken.None).AsTask().GetAwaiter().GetResult();
             throw new ModelBundleException(string.Join(Environment.NewLine, selection.Refused.Select(r => r.Reason)));
         }
 
@@ -85,10 +90,16 @@ public sealed partial class Appliance : IAsyncDisposable
             var scorer = OnnxScorer.Create(bundle, options.InferenceSettings(), logger);
             var warmUp = scorer.WarmUp();
             LogModelReady(logger, bundle.Manifest.Name, bundle.Manifest.Version, scorer.ProviderName, warmUp.TotalMilliseconds);
-            var printer = new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
+            SlipPrinter printer = options.Hardware.PrinterPort is { } port
+                ? EscPosPrinter.Open(port, options.Hardware.PrinterBaudRate)
+                : new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
             AuditThresholdInForce(store, options, bundle);
             var appliance = new Appliance(options, loggers, store, spool, selection, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
-            lights.ShowAsync(selection.Refused.Count > 0 ? LightState.Fault : LightState.Ready, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            var console = appliance.Console;
+            (selection.Refused.Count > 0 ? console.ApplyAsync(new ConsoleEvent.FaultRaised(ConsoleConditions.ModelRefused), CancellationToken.None) : console.ShowAsync(CancellationToken.None)).GetAwaiter().GetResult();
+
+            // Ends when the panel is disposed and its gesture channel completes.
+            _ = console.FollowButtonAsync(lights.Gestures, printer.ReprintLastAsync, CancellationToken.None);
             return appliance;
         }
         catch
@@ -184,6 +195,8 @@ public sealed partial class Appliance : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Pipeline.DisposeAsync().ConfigureAwait(false);
+        await Lights.DisposeAsync().ConfigureAwait(false);
+        Printer.Dispose();
         Scorer.Dispose();
         Store.Dispose();
     }

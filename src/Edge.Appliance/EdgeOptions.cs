@@ -44,12 +44,34 @@ public sealed class DecisionOptions
 
 public sealed class HardwareOptions
 {
-    /// <summary><c>simulated</c>, or a board profile name from <c>hardware/</c>.</summary>
+    /// <summary><c>simulated</c>, a built-in board profile (<c>hardware/profiles/</c>), or the path of a profile .json file.</summary>
     public string Profile { get; set; } = "simulated";
 
+    /// <summary>With the simulated profile: where every GPIO line change is appended (the demo's lights.log).</summary>
     public string? LightsLog { get; set; }
 
+    /// <summary>Where the printer simulator writes each slip's ESC/POS bytes and text; used when no <see cref="PrinterPort"/> is set.</summary>
     public string? SlipDirectory { get; set; }
+
+    /// <summary>The thermal printer: a serial port (/dev/ttyTHS1, /dev/ttyUSB0) or a device file (/dev/usb/lp0); absent: the simulator.</summary>
+    public string? PrinterPort { get; set; }
+
+    public int PrinterBaudRate { get; set; } = 9600;
+
+    /// <summary><c>en</c>, or <c>zh-CN</c> for Chinese with English (GB18030; the printer needs Chinese fonts).</summary>
+    public string SlipLanguage { get; set; } = "en";
+
+    /// <summary>The site's name as printed; absent: the site id.</summary>
+    public string? SiteName { get; set; }
+
+    /// <summary>Print the local exam reference (accession or patient ID) on the slip. Off unless the site asks: it is PHI.</summary>
+    public bool ShowExamReference { get; set; }
+
+    public bool MuteReferBuzzer { get; set; }
+
+    public bool MuteFaultBuzzer { get; set; }
+
+    public Edge.Domain.SlipLanguage Language() => SlipLanguage == "zh-CN" ? Edge.Domain.SlipLanguage.Chinese : Edge.Domain.SlipLanguage.English;
 }
 
 public sealed class IntakeOptions
@@ -190,9 +212,19 @@ public sealed class EdgeOptions
             problems.Add($"Edge:Decision:Threshold is {t}: it must be a TB probability between 0 and 1 (exclusive), or absent to use the model's threshold.");
         }
 
-        if (Hardware.Profile != "simulated")
+        if (!Edge.Hardware.BoardProfile.BuiltIn.Contains(Hardware.Profile) && !(Hardware.Profile.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && File.Exists(Hardware.Profile)))
         {
-            problems.Add($"Edge:Hardware:Profile '{Hardware.Profile}' is not known: use 'simulated' (board profiles arrive with the console hardware).");
+            problems.Add($"Edge:Hardware:Profile '{Hardware.Profile}' is not known: use one of {string.Join(", ", Edge.Hardware.BoardProfile.BuiltIn)} or the path of a profile .json file.");
+        }
+
+        if (Hardware.SlipLanguage is not ("en" or "zh-CN"))
+        {
+            problems.Add($"Edge:Hardware:SlipLanguage '{Hardware.SlipLanguage}' is not supported: use 'en' or 'zh-CN'.");
+        }
+
+        if (Hardware.PrinterBaudRate <= 0)
+        {
+            problems.Add("Edge:Hardware:PrinterBaudRate must be positive (9600 or 115200 on most thermal printers).");
         }
 
         if (Dicom.Port is < 1 or > 65535)

@@ -1,4 +1,5 @@
 using Edge.Domain;
+using Edge.Hardware;
 using Edge.Imaging;
 using Edge.Storage;
 
@@ -68,8 +69,8 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
     }
 }
 
-/// <summary>Tells the technician: heatmap overlay, results log, slip, lights; then marks the result acted upon.</summary>
-public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, string siteId, TimeZoneInfo timeZone, TimeProvider clock) : IStage
+/// <summary>Tells the technician: heatmap overlay, results log, lights, slip; then marks the result acted upon.</summary>
+public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, TimeProvider clock) : IStage
 {
     /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
     private const int OverlayMaxSide = 768;
@@ -96,44 +97,97 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
         }
 
         outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
-        var slip = SlipComposer.Compose(result, siteId, timeZone);
-        await printer.PrintAsync(slip, cancellationToken).ConfigureAwait(false);
+
+        // Lights before paper: a jammed printer must not keep a referral off the tower.
         var light = await console.ResultSettledAsync(result, cancellationToken).ConfigureAwait(false);
-        store.MarkActed(result.Id, [("printed", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
+        var slip = SlipComposer.Compose(result, slipSettings);
+        var printed = slip.Emphasise ? "refer slip" : "slip";
+        try
+        {
+            await printer.PrintAsync(slip, cancellationToken).ConfigureAwait(false);
+            await console.ApplyAsync(new ConsoleEvent.AttentionCleared(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // The result is recorded; the slip can be reprinted from the page or the button once the printer is back.
+            await console.ApplyAsync(new ConsoleEvent.AttentionRaised(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
+            printed = "not printed: " + ex.Message;
+        }
+
+        store.MarkActed(result.Id, [("printed", printed), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
 }
 
-/// <summary>The console's facts and the lights that show them; one place so concurrent stages agree on what is shown.</summary>
-public sealed class ConsoleIndicator(IStatusLights lights)
+/// <summary>
+/// The console's state and the outputs that show it; one place so concurrent stages, the button and the page agree.
+/// Every change goes through <see cref="ConsoleMachine"/>, the pure state machine.
+/// </summary>
+public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? settings = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private ConsoleFacts _facts = ConsoleFacts.Idle;
+    private readonly ConsoleSettings _settings = settings ?? ConsoleSettings.Default;
+    private ConsoleState _state = ConsoleState.Initial;
 
-    public ConsoleFacts Facts => _facts;
+    public ConsoleState State => _state;
 
-    public Task ImageEnteredAsync(CancellationToken cancellationToken) => UpdateAsync(f => f with { InProgress = f.InProgress + 1 }, cancellationToken);
+    public ConsoleOutput Output => ConsoleMachine.Output(_state, _settings);
 
-    public Task ImageLeftAsync(CancellationToken cancellationToken) => UpdateAsync(f => f with { InProgress = Math.Max(0, f.InProgress - 1) }, cancellationToken);
+    public Task ImageEnteredAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageReceived(), cancellationToken);
+
+    public Task ImageLeftAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageLeft(), cancellationToken);
 
     public Task<LightState> ResultSettledAsync(ScreeningResult result, CancellationToken cancellationToken) =>
-        UpdateAsync(f => LightPolicy.After(f with { InProgress = Math.Max(0, f.InProgress - 1) }, result), cancellationToken);
+        ApplyAsync(result.Status == ScreeningStatus.Screened && result.Decision is { } d ? new ConsoleEvent.Screened(d.Referral) : new ConsoleEvent.NotScreened(), cancellationToken);
 
-    public Task<LightState> FaultAsync(bool fault, CancellationToken cancellationToken) => UpdateAsync(f => f with { Fault = fault }, cancellationToken);
+    /// <summary>The record cannot be written: the storage fault, raised or cleared.</summary>
+    public Task<LightState> FaultAsync(bool fault, CancellationToken cancellationToken) =>
+        ApplyAsync(fault ? new ConsoleEvent.FaultRaised(ConsoleConditions.Storage) : new ConsoleEvent.FaultCleared(ConsoleConditions.Storage), cancellationToken);
 
-    private async Task<LightState> UpdateAsync(Func<ConsoleFacts, ConsoleFacts> change, CancellationToken cancellationToken)
+    /// <summary>The button's short press or the page's acknowledge.</summary>
+    public Task<LightState> AcknowledgeAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.Acknowledged(), cancellationToken);
+
+    /// <summary>Shows the current state again, e.g. once at start.</summary>
+    public Task<LightState> ShowAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.SyncChanged(_state.Sync), cancellationToken);
+
+    public async Task<LightState> ApplyAsync(ConsoleEvent change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _facts = change(_facts);
-            var state = LightPolicy.Show(_facts);
-            await lights.ShowAsync(state, cancellationToken).ConfigureAwait(false);
-            return state;
+            _state = ConsoleMachine.Apply(_state, change);
+            var output = ConsoleMachine.Output(_state, _settings);
+            await lights.ShowAsync(output, cancellationToken).ConfigureAwait(false);
+            return output.State;
         }
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Acts on button gestures until the reader completes (the panel is disposed): a short press acknowledges,
+    /// a long press reprints the last slip.
+    /// </summary>
+    public async Task FollowButtonAsync(System.Threading.Channels.ChannelReader<ButtonGesture> gestures, Func<CancellationToken, ValueTask<bool>> reprintLast, CancellationToken cancellationToken)
+    {
+        await foreach (var gesture in gestures.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (gesture == ButtonGesture.ShortPress)
+            {
+                await AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                await reprintLast(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                await ApplyAsync(new ConsoleEvent.AttentionRaised(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 }
