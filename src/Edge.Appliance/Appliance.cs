@@ -1,5 +1,6 @@
 using System.Globalization;
 using Edge.Dicom;
+using Edge.Dicom.Results;
 using Edge.Domain;
 using Edge.Hardware;
 using Edge.Inference;
@@ -41,7 +42,7 @@ public sealed partial class Appliance : IAsyncDisposable
             new InferStage(scorer, model),
             new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
             new RecordStage(store, spool, outputs, options.Site.Id, options.Device.Id, clock),
-            new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), clock),
+            new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);
     }
@@ -68,6 +69,21 @@ public sealed partial class Appliance : IAsyncDisposable
     public ResultOutputs Outputs { get; }
 
     public ScreeningPipeline Pipeline { get; }
+
+    private static DicomResultOutput DicomResults(EdgeOptions options, ScreeningStore store, Spool spool, ILoggerFactory loggers, TimeProvider clock)
+    {
+        var writer = new DicomResultWriter(new DicomResultOptions
+        {
+            SiteId = options.Site.Id,
+            DeviceId = options.Device.Id,
+            SoftwareVersion = Cli.FirmwareVersion,
+            Language = options.Hardware.SlipLanguage,
+            TimeZone = options.SiteTimeZone(),
+        });
+        var directory = Path.Combine(options.Output.Path, "dicom");
+        Directory.CreateDirectory(directory);
+        return new DicomResultOutput(writer, spool, store, directory, [.. options.Dicom.Destinations.Select(d => d.ToString())], loggers.CreateLogger("Edge.DicomResults"), clock);
+    }
 
     /// <exception cref="ModelBundleException">No trusted bundle could be loaded.</exception>
     /// <exception cref="StorageException">The record cannot be opened.</exception>

@@ -119,6 +119,9 @@ public sealed class DicomOptions
 
     public int MaxAssociations { get; set; } = 8;
 
+    /// <summary>Where result objects (SR, Secondary Capture) are sent: the console and/or the PACS.</summary>
+    public List<DicomDestination> Destinations { get; set; } = [];
+
     /// <summary>Below this much free disk, C-STORE is answered A700 (out of resources) instead of filling the disk.</summary>
     public long FreeDiskFloorMb { get; set; } = 512;
 }
@@ -240,6 +243,11 @@ public sealed class EdgeOptions
         foreach (var address in Dicom.AllowedAddresses.Append(Dicom.BindAddress).Where(a => !System.Net.IPAddress.TryParse(a, out _)))
         {
             problems.Add($"Edge:Dicom: '{address}' is not an IP address (BindAddress, AllowedAddresses).");
+        }
+
+        foreach (var destination in Dicom.Destinations.Where(d => string.IsNullOrWhiteSpace(d.AeTitle) || d.AeTitle.Length > 16 || string.IsNullOrWhiteSpace(d.Host) || d.Port is < 1 or > 65535))
+        {
+            problems.Add($"Edge:Dicom:Destinations: '{destination}' needs an AE title of 1-16 characters, a host and a port 1-65535.");
         }
 
         if (Dicom.MaxAssociations < 1 || Dicom.FreeDiskFloorMb < 0)

@@ -24,6 +24,9 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         Directory.CreateDirectory(options.Intake.WatchPath);
         var lines = new List<ResultLine>();
         var draining = DrainAsync(lines);
+        var forwarder = new DicomForwarder(appliance.Store, options.Dicom.Destinations, options.Dicom.AeTitle, loggers.CreateLogger("Edge.DicomForwarder"), TimeProvider.System);
+        using var stopForwarding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var forwarding = options.Dicom.Destinations.Count > 0 ? forwarder.RunAsync(stopForwarding.Token) : Task.CompletedTask;
         DicomScp? scp = null;
         try
         {
@@ -80,6 +83,15 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
 
         appliance.Pipeline.CompleteInput();
         await draining.ConfigureAwait(false);
+        await stopForwarding.CancelAsync().ConfigureAwait(false);
+        await forwarding.ConfigureAwait(false);
+        if (untilIdle && options.Dicom.Destinations.Count > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            // One last pass, after the background one has stopped, so this run's result objects go out once;
+            // what fails stays queued for the next run.
+            await forwarder.SendDueAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return lines;
     }
 

@@ -1,7 +1,9 @@
+using Edge.Dicom.Results;
 using Edge.Domain;
 using Edge.Hardware;
 using Edge.Imaging;
 using Edge.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Edge.Appliance;
 
@@ -70,7 +72,7 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 }
 
 /// <summary>Tells the technician: heatmap overlay, results log, lights, slip; then marks the result acted upon.</summary>
-public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, TimeProvider clock) : IStage
+public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, DicomResultOutput dicomResults, TimeProvider clock) : IStage
 {
     /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
     private const int OverlayMaxSide = 768;
@@ -94,6 +96,7 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
             var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: OverlayMaxSide), heatmap, result.HeatmapWidth, result.HeatmapHeight);
             heatmapPath = outputs.HeatmapPathOf(result.Id);
             await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
+            await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
         }
 
         outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
@@ -117,6 +120,39 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
         store.MarkActed(result.Id, [("printed", printed), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
+}
+
+/// <summary>
+/// The DICOM answer to a DICOM image: an SR and a Secondary Capture beside the source study, kept under the outputs and
+/// queued (durably, in the record) for every configured destination.
+/// </summary>
+public sealed partial class DicomResultOutput(DicomResultWriter writer, Spool spool, ScreeningStore store, string directory, IReadOnlyList<string> destinations, ILogger logger, TimeProvider clock)
+{
+    public async Task WriteAsync(ScreeningCase item, ScreeningResult result, RgbImage overlay, CancellationToken cancellationToken)
+    {
+        if (item.Image?.Header.Format != ImageFormat.Dicom || ScreeningReport.From(result) is not { } report)
+        {
+            return;
+        }
+
+        try
+        {
+            // The record stage has archived the source by now.
+            var files = await writer.WriteAsync(spool.ArchivePathOf(item.Received), report, overlay, directory, cancellationToken).ConfigureAwait(false);
+            if (destinations.Count > 0)
+            {
+                store.EnqueueDicomSends(result.Id, [files.StructuredReportPath, files.SecondaryCapturePath], destinations, clock.GetUtcNow());
+            }
+        }
+        catch (DicomResultException ex)
+        {
+            LogWriteFailed(logger, result.Id, ex.Message);
+            store.AppendAudit("dicom-results-failed", result.Id, ex.Message, clock.GetUtcNow());
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Result {Id}: DICOM result objects not written: {Reason}")]
+    private static partial void LogWriteFailed(ILogger logger, string id, string reason);
 }
 
 /// <summary>

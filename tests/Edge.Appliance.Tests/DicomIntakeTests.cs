@@ -10,9 +10,14 @@ public sealed class DicomIntakeTests : IDisposable
     private readonly TempDirectory _temp = new("edge-dicom-intake");
 
     [Fact]
-    public async Task Run_ConsolePushesWithStorescu_EachImageScreenedOrRejectedWithReason()
+    public async Task Run_ConsolePushesWithStorescu_ScreensRejectsAndSendsSrAndScToThePacs()
     {
-        var config = PublishedAppliance.WriteConfig(_temp);
+        // DCMTK's storescp stands in for the PACS that receives our result objects.
+        var pacsPort = PublishedAppliance.FreePort();
+        var pacsDir = _temp.Combine("pacs");
+        Directory.CreateDirectory(pacsDir);
+        await using var pacs = ChildProcess.Start("storescp", ["-aet", "PACS", "+xa", "-od", pacsDir, pacsPort.ToString(CultureInfo.InvariantCulture)], _temp.Path);
+        var config = PublishedAppliance.WriteConfig(_temp, destination: ("PACS", pacsPort));
         var port = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config)).RootElement.GetProperty("Edge").GetProperty("Dicom").GetProperty("Port").GetInt32();
         await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
         await WaitForAsync(() => run.Stderr.Contains("DICOM listener", StringComparison.Ordinal), run);
@@ -35,6 +40,12 @@ public sealed class DicomIntakeTests : IDisposable
         Assert.All(results, r => Assert.Equal("DicomStore", r.Source));
         Assert.Equal(["Rejected", "Screened", "Screened"], results.Select(r => r.Status).Order());
         Assert.Equal("Body part is HIP, not chest.", Assert.Single(results, r => r.Status == "Rejected").Reasons);
+
+        // One SR and one Secondary Capture per screened image reach the PACS; rejected images get none.
+        await WaitForAsync(() => Directory.GetFiles(pacsDir).Length == 4, run);
+        var dumps = await Task.WhenAll(Directory.GetFiles(pacsDir).Select(f => ChildProcess.RunAsync("dcmdump", ["-Un", "+P", "0008,0016", f], TimeSpan.FromSeconds(30))));
+        Assert.Equal(2, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.88.33", StringComparison.Ordinal)));
+        Assert.Equal(2, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.7", StringComparison.Ordinal)));
     }
 
     public void Dispose() => _temp.Dispose();
