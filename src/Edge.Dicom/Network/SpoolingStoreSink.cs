@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Text;
+using Edge.Storage;
 
 namespace Edge.Dicom.Network;
 
@@ -27,7 +27,7 @@ public sealed class SpoolingStoreSink : IDicomStoreSink
         try
         {
             File.Move(received.TemporaryPath, target, overwrite: true);
-            DirectorySync.Flush(Directory);
+            Durable.FsyncDirectory(Directory);
             return ValueTask.FromResult(StoreOutcome.Stored);
         }
         catch (IOException ex) when (IsDiskFull(ex))
@@ -53,42 +53,4 @@ public sealed class SpoolingStoreSink : IDicomStoreSink
     }
 
     private static bool IsDiskFull(IOException ex) => (ex.HResult & 0xFFFF) == 28; // ENOSPC
-}
-
-/// <summary>fsync of a directory, so a rename survives power loss (no managed API opens a directory for this).</summary>
-internal static class DirectorySync
-{
-    public static void Flush(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        var path = Encoding.UTF8.GetBytes(directory + "\0");
-        var fd = Open(path, 0 /* O_RDONLY */);
-        if (fd < 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = Fsync(fd);
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    // DllImport with blittable arguments needs neither unsafe code nor runtime marshalling, and works under Native AOT.
-    [DllImport("libc", EntryPoint = "open")]
-    private static extern int Open(byte[] path, int flags);
-
-    [DllImport("libc", EntryPoint = "fsync")]
-    private static extern int Fsync(int fd);
-
-    [DllImport("libc", EntryPoint = "close")]
-    private static extern int Close(int fd);
 }
