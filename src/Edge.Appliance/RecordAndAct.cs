@@ -71,7 +71,7 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
     }
 }
 
-/// <summary>Tells the technician: heatmap overlay, results log, lights, slip; then marks the result acted upon.</summary>
+/// <summary>Tells the technician: lights, slip, then heatmap overlay, DICOM answer and results log; then marks the result acted upon.</summary>
 public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, DicomResultOutput dicomResults, TimeProvider clock) : IStage
 {
     /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
@@ -90,17 +90,6 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
             return item;
         }
 
-        string? heatmapPath = null;
-        if (result.Heatmap is { } heatmap && item.Image is { } image)
-        {
-            var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: OverlayMaxSide), heatmap, result.HeatmapWidth, result.HeatmapHeight);
-            heatmapPath = outputs.HeatmapPathOf(result.Id);
-            await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
-            await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
-        }
-
-        outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
-
         // Lights before paper: a jammed printer must not keep a referral off the tower.
         var light = await console.ResultSettledAsync(result, cancellationToken).ConfigureAwait(false);
         var slip = SlipComposer.Compose(result, slipSettings);
@@ -117,6 +106,17 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
             printed = "not printed: " + ex.Message;
         }
 
+        // Then the pictures: the overlay, and the DICOM answer for the console or PACS.
+        string? heatmapPath = null;
+        if (result.Heatmap is { } heatmap && item.Image is { } image)
+        {
+            var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: OverlayMaxSide), heatmap, result.HeatmapWidth, result.HeatmapHeight);
+            heatmapPath = outputs.HeatmapPathOf(result.Id);
+            await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
+            await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
+        }
+
+        outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
         store.MarkActed(result.Id, [("printed", printed), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
