@@ -131,6 +131,32 @@ public sealed class MqttOptions
     public string Host { get; set; } = "";
 
     public int Port { get; set; } = 8883;
+
+    /// <summary>TLS 1.2+ to the broker; the province's broker requires it (mutual TLS with the client certificate below).</summary>
+    public bool UseTls { get; set; } = true;
+
+    /// <summary>PEM file of the CA(s) the broker's certificate must chain to; absent: the system's trust store.</summary>
+    public string? CaPath { get; set; }
+
+    /// <summary>This device's client certificate (PEM) and its key (PEM); or <see cref="ClientPfxPath"/> instead.</summary>
+    public string? ClientCertPath { get; set; }
+
+    public string? ClientKeyPath { get; set; }
+
+    /// <summary>Client certificate and key as one PKCS#12 file, with <see cref="ClientPfxPassword"/> if it has one.</summary>
+    public string? ClientPfxPath { get; set; }
+
+    public string? ClientPfxPassword { get; set; }
+
+    /// <summary>Topics are <c>{TopicRoot}/{site}/{device}/...</c>.</summary>
+    public string TopicRoot { get; set; } = "tb/v1";
+
+    /// <summary>The drain's ceiling after an outage, so a backlog does not flood a thin link or the broker.</summary>
+    public int MaxMessagesPerSecond { get; set; } = 50;
+
+    public TimeSpan MinReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class WebOptions
@@ -258,6 +284,44 @@ public sealed class EdgeOptions
         if (Mqtt.Port is < 1 or > 65535)
         {
             problems.Add($"Edge:Mqtt:Port {Mqtt.Port} is not a TCP port (1-65535).");
+        }
+
+        if (Mqtt.MaxMessagesPerSecond < 1)
+        {
+            problems.Add($"Edge:Mqtt:MaxMessagesPerSecond {Mqtt.MaxMessagesPerSecond} must be at least 1.");
+        }
+
+        if (Mqtt.MinReconnectDelay <= TimeSpan.Zero || Mqtt.MaxReconnectDelay < Mqtt.MinReconnectDelay)
+        {
+            problems.Add("Edge:Mqtt:MinReconnectDelay must be positive and Edge:Mqtt:MaxReconnectDelay not below it.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Mqtt.TopicRoot) || Mqtt.TopicRoot.StartsWith('/') || Mqtt.TopicRoot.EndsWith('/') || Mqtt.TopicRoot.IndexOfAny(['#', '+']) >= 0)
+        {
+            problems.Add($"Edge:Mqtt:TopicRoot '{Mqtt.TopicRoot}' must be a topic without wildcards or a leading or trailing '/' (e.g. tb/v1).");
+        }
+
+        if (!string.IsNullOrWhiteSpace(Mqtt.Host) && Mqtt.UseTls)
+        {
+            var hasPem = !string.IsNullOrWhiteSpace(Mqtt.ClientCertPath) || !string.IsNullOrWhiteSpace(Mqtt.ClientKeyPath);
+            var hasPfx = !string.IsNullOrWhiteSpace(Mqtt.ClientPfxPath);
+            if (hasPem && hasPfx)
+            {
+                problems.Add("Edge:Mqtt: set either ClientCertPath and ClientKeyPath (PEM) or ClientPfxPath, not both.");
+            }
+
+            if (hasPem && (string.IsNullOrWhiteSpace(Mqtt.ClientCertPath) || string.IsNullOrWhiteSpace(Mqtt.ClientKeyPath)))
+            {
+                problems.Add("Edge:Mqtt:ClientCertPath and Edge:Mqtt:ClientKeyPath go together: the certificate and its private key.");
+            }
+
+            foreach (var (key, path) in new[] { ("CaPath", Mqtt.CaPath), ("ClientCertPath", Mqtt.ClientCertPath), ("ClientKeyPath", Mqtt.ClientKeyPath), ("ClientPfxPath", Mqtt.ClientPfxPath) })
+            {
+                if (!string.IsNullOrWhiteSpace(path) && !File.Exists(path))
+                {
+                    problems.Add($"Edge:Mqtt:{key} {path} does not exist.");
+                }
+            }
         }
 
         if (Model.IntraOpThreads < 0)

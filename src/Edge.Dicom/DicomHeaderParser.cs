@@ -19,6 +19,7 @@ internal static class DicomHeaderParser
         Modality = a.String(0x0008, 0x0060),
         BodyPartExamined = a.String(0x0018, 0x0015),
         ViewPosition = a.String(0x0018, 0x5101),
+        Descriptions = [.. new[] { a.String(0x0008, 0x1030), a.String(0x0008, 0x103E), a.String(0x0018, 0x1030) }.OfType<string>().Where(d => d.Length > 0)],
         ImageType = a.Strings(0x0008, 0x0008),
         PatientOrientation = a.Strings(0x0020, 0x0020),
         AgeYears = AgeYears(a),

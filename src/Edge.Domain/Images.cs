@@ -79,6 +79,12 @@ public sealed record ImageHeader
     /// <summary>Patient Orientation (0020,0020), e.g. ["L", "F"]: row and column directions.</summary>
     public IReadOnlyList<string> PatientOrientation { get; init; } = [];
 
+    /// <summary>
+    /// Study Description, Series Description and Protocol Name: free text, used only to look for body-part words in the
+    /// quality checks. Never logged or synced.
+    /// </summary>
+    public IReadOnlyList<string> Descriptions { get; init; } = [];
+
     /// <summary>Age in whole years from Patient's Age (0010,1010), or from birth and study dates; null when unknown.</summary>
     public int? AgeYears { get; init; }
 

@@ -89,6 +89,9 @@ public static class QualityChecks
 {
     private static readonly HashSet<string> RadiographModalities = new(StringComparer.OrdinalIgnoreCase) { "CR", "DX", "DR", "RG" };
     private static readonly HashSet<string> ChestBodyParts = new(StringComparer.OrdinalIgnoreCase) { "CHEST", "THORAX", "LUNG", "LUNGS", "TORAX", "THORAX_PA" };
+    // Words in descriptions that name another body part; a description that also names the chest is left alone.
+    private static readonly string[] OtherBodyParts = ["HIP", "PELVIS", "KNEE", "SKULL", "HEAD", "HAND", "FOOT", "ANKLE", "WRIST", "ELBOW", "SHOULDER", "ABDOMEN", "FEMUR", "TIBIA", "HUMERUS", "FOREARM", "LEG", "SINUS", "DENTAL", "MAMMO", "BREAST", "LUMBAR", "CERVICAL"];
+    private static readonly string[] ChestWords = ["CHEST", "THORAX", "THORAC", "LUNG", "PULMO", "CXR", "TORAX"];
     private static readonly HashSet<string> LateralViews = new(StringComparer.OrdinalIgnoreCase) { "LL", "RL", "LAT", "LATERAL", "LLD", "RLD" };
 
     public static QcReport Evaluate(ImageHeader header, PixelStats stats, QcLimits limits)
@@ -138,6 +141,16 @@ public static class QualityChecks
         else if (!ChestBodyParts.Contains(bodyPart))
         {
             findings.Add(new("body-part-not-chest", QcVerdict.Reject, $"Body part is {Sanitise(bodyPart)}, not chest."));
+        }
+
+        if (DescribedBodyPart(header.Descriptions) is { } other)
+        {
+            findings.Add(new("description-not-chest", QcVerdict.Reject, $"The study or series description names {other}, not the chest."));
+        }
+
+        if (header.Photometric is not ("MONOCHROME1" or "MONOCHROME2"))
+        {
+            findings.Add(new("colour-unsupported", QcVerdict.Reject, "Colour DICOM image: radiographs are grayscale, so this is not one the model can screen."));
         }
 
         var view = header.ViewPosition?.Trim();
@@ -215,6 +228,18 @@ public static class QualityChecks
         {
             findings.Add(new("image-saturated", QcVerdict.Warn, "Most of the image is at its darkest or brightest value: check exposure and collimation."));
         }
+    }
+
+    /// <summary>The first non-chest body part a description names, unless one of them names the chest too.</summary>
+    private static string? DescribedBodyPart(IReadOnlyList<string> descriptions)
+    {
+        var words = descriptions.SelectMany(d => d.ToUpperInvariant().Split([' ', '_', '-', '^', '/', '\\', ',', '.', '(', ')'], StringSplitOptions.RemoveEmptyEntries)).ToList();
+        if (words.Any(w => ChestWords.Any(c => w.StartsWith(c, StringComparison.Ordinal))))
+        {
+            return null;
+        }
+
+        return OtherBodyParts.FirstOrDefault(words.Contains);
     }
 
     // Header strings go on the page and the slip: keep them short and printable.

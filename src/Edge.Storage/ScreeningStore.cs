@@ -7,6 +7,9 @@ namespace Edge.Storage;
 /// <summary>A message waiting to be published, written in the same transaction as its result.</summary>
 public sealed record OutboxMessage(string MessageId, string Topic, string Payload);
 
+/// <summary>An outbox row not yet acknowledged by the broker; <see cref="Sequence"/> orders the drain.</summary>
+public sealed record PendingOutboxMessage(long Sequence, string MessageId, string Topic, string Payload, int Attempts);
+
 /// <summary>A result object waiting to be sent to one DICOM destination (<c>AE@host:port</c>).</summary>
 public sealed record DicomSend(long Sequence, string ResultId, string Path, string Destination, int Attempts);
 
@@ -331,6 +334,73 @@ public sealed class ScreeningStore : IDisposable
     public long CountOutbox() => Scalar("SELECT COUNT(*) FROM outbox");
 
     public long CountOutboxPending() => Scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL");
+
+    /// <summary>
+    /// Queues a message outside a result's transaction (status summaries, replays). Idempotent on the message id: returns
+    /// false, changing nothing, when that id is already queued.
+    /// </summary>
+    public bool EnqueueOutbox(OutboxMessage message, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return Execute(
+                _connection,
+                "INSERT OR IGNORE INTO outbox(message_id, topic, payload, created_at) VALUES ($mid, $topic, $payload, $at)",
+                null,
+                ("$mid", message.MessageId),
+                ("$topic", message.Topic),
+                ("$payload", message.Payload),
+                ("$at", Iso(now))) == 1;
+        }
+    }
+
+    /// <summary>Messages the broker has not acknowledged, oldest first.</summary>
+    public IReadOnlyList<PendingOutboxMessage> PendingOutbox(int limit)
+    {
+        lock (_lock)
+        {
+            using var command = Command("SELECT seq, message_id, topic, payload, attempts FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $limit", null, ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            var pending = new List<PendingOutboxMessage>();
+            while (reader.Read())
+            {
+                pending.Add(new PendingOutboxMessage(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4)));
+            }
+
+            return pending;
+        }
+    }
+
+    /// <summary>Counts one more publish attempt, made before the message goes out so a crash mid-publish is still counted.</summary>
+    public void CountOutboxAttempt(long sequence)
+    {
+        lock (_lock)
+        {
+            Execute(_connection, "UPDATE outbox SET attempts = attempts + 1 WHERE seq = $seq", null, ("$seq", sequence));
+        }
+    }
+
+    /// <summary>The broker acknowledged the message (PUBACK): mark it sent and audit it as synced. Marking twice changes nothing.</summary>
+    public void MarkOutboxSent(long sequence, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction();
+            using var read = Command("SELECT message_id, attempts FROM outbox WHERE seq = $seq AND sent_at IS NULL", tx, ("$seq", sequence));
+            using var reader = read.ExecuteReader();
+            if (!reader.Read())
+            {
+                return;
+            }
+
+            var messageId = reader.GetString(0);
+            var attempts = reader.GetInt32(1);
+            reader.Close();
+            Execute(_connection, "UPDATE outbox SET sent_at = $at WHERE seq = $seq", tx, ("$at", Iso(now)), ("$seq", sequence));
+            Audit(tx, now, "synced", messageId, string.Create(CultureInfo.InvariantCulture, $"acknowledged by the broker after {attempts} attempt(s)"));
+            tx.Commit();
+        }
+    }
 
     /// <summary>A quick write-and-read check for selftest.</summary>
     public string Check()

@@ -31,6 +31,11 @@ public sealed class QualityChecksTests
         { "CT scout", Dicom(modality: "CT", imageType: ["ORIGINAL", "PRIMARY", "LOCALIZER"]), QcVerdict.Warn, "modality-ct-scout" },
         { "secondary capture", Dicom(modality: "OT"), QcVerdict.Warn, "secondary-capture" },
         { "PNG has no header to check", new ImageHeader { Format = ImageFormat.Png }, QcVerdict.Pass, null },
+        { "description names the knee", Dicom(bodyPart: "") with { Descriptions = ["XR KNEE 2 VIEWS"] }, QcVerdict.Reject, "description-not-chest" },
+        { "description names chest and shoulder", Dicom() with { Descriptions = ["CHEST PA", "incl. shoulder"] }, QcVerdict.Pass, null },
+        { "thoracic description", Dicom(bodyPart: "") with { Descriptions = ["Thorax p.a."] }, QcVerdict.Warn, "body-part-missing" },
+        { "colour DICOM", Dicom() with { Photometric = "RGB" }, QcVerdict.Reject, "colour-unsupported" },
+        { "colour photo of film as JPEG", new ImageHeader { Format = ImageFormat.Jpeg, Photometric = "RGB" }, QcVerdict.Pass, null },
     };
 
     [Theory]

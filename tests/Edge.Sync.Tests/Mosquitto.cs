@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Sockets;
+using Edge.TestSupport;
+
+namespace Edge.Sync.Tests;
+
+/// <summary>A real Mosquitto on 127.0.0.1 and an OS-chosen port, killable and restartable on the same port.</summary>
+public sealed class Mosquitto : IAsyncDisposable
+{
+    private readonly TempDirectory _temp = new("edge-mosquitto");
+    private ChildProcess? _process;
+
+    public Mosquitto()
+    {
+        Port = FreePort();
+        File.WriteAllText(_temp.Combine("mosquitto.conf"), $"listener {Port} 127.0.0.1\nallow_anonymous true\n");
+    }
+
+    public int Port { get; }
+
+    public static string Program => File.Exists("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+
+    public async Task StartAsync()
+    {
+        _process = ChildProcess.Start(Program, ["-c", _temp.Combine("mosquitto.conf")]);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
+                return;
+            }
+            catch (SocketException) when (!deadline.IsCancellationRequested)
+            {
+                // Not listening yet: mosquitto binds within milliseconds of starting.
+                await Task.Delay(20, deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"mosquitto did not listen on {Port}: {_process.Stderr}");
+            }
+        }
+    }
+
+    /// <summary>SIGKILL, as in a crash: no goodbye to the clients.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { } process)
+        {
+            await process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _temp.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
