@@ -22,10 +22,13 @@ public sealed class DicomIntakeTests : IDisposable
         await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
         await WaitForAsync(() => run.Stderr.Contains("DICOM listener", StringComparison.Ordinal), run);
 
+        // Every shared file, each in its own transfer syntax as a console would send it.
         (string File, string Proposal)[] pushes =
         [
             (Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), "-xi"),
             (Path.Combine(Repo.SharedDicom, "RG1_J2KI.dcm"), "-xw"),
+            (Path.Combine(Repo.SharedDicom, "966_fixed.dcm"), "-xv"),
+            (Path.Combine(Repo.SharedDicom, "JPEG2KLossless_1s_1f_u_16_16.dcm"), "-xv"),
             (Path.Combine(Repo.SharedDicom, "nonchest", "RG2_JPLL.dcm"), "-xs"),
         ];
         foreach (var (file, proposal) in pushes)
@@ -38,8 +41,9 @@ public sealed class DicomIntakeTests : IDisposable
         await WaitForAsync(() => Results(database).Count == pushes.Length, run);
         var results = Results(database);
         Assert.All(results, r => Assert.Equal("DicomStore", r.Source));
-        Assert.Equal(["Rejected", "Screened", "Screened"], results.Select(r => r.Status).Order());
-        Assert.Equal("Body part is HIP, not chest.", Assert.Single(results, r => r.Status == "Rejected").Reasons);
+        Assert.Equal(["Rejected", "Rejected", "Rejected", "Screened", "Screened"], results.Select(r => r.Status).Order());
+        Assert.Contains(results, r => r.Reasons == "Body part is HIP, not chest.");
+        Assert.Equal(2, results.Count(r => r.Reasons.StartsWith("Image looks inverted", StringComparison.Ordinal) || r.Codes.Contains("polarity-inverted", StringComparison.Ordinal)));
 
         // One SR and one Secondary Capture per screened image reach the PACS; rejected images get none.
         await WaitForAsync(() => Directory.GetFiles(pacsDir).Length == 4, run);
@@ -50,7 +54,7 @@ public sealed class DicomIntakeTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static List<(string Source, string Status, string Reasons)> Results(string database)
+    private static List<(string Source, string Status, string Reasons, string Codes)> Results(string database)
     {
         if (!File.Exists(database))
         {
@@ -60,14 +64,14 @@ public sealed class DicomIntakeTests : IDisposable
         using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         db.Open();
         using var command = db.CreateCommand();
-        command.CommandText = "SELECT i.source, r.status, json_extract(r.result_json, '$.qc.reasons[0]') FROM results r JOIN images i ON i.id = r.id";
+        command.CommandText = "SELECT i.source, r.status, json_extract(r.result_json, '$.qc.reasons[0]'), json_extract(r.result_json, '$.qc.codes') FROM results r JOIN images i ON i.id = r.id";
         try
         {
             using var reader = command.ExecuteReader();
-            var rows = new List<(string, string, string)>();
+            var rows = new List<(string, string, string, string)>();
             while (reader.Read())
             {
-                rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2)));
+                rows.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "" : reader.GetString(2), reader.IsDBNull(3) ? "" : reader.GetString(3)));
             }
 
             return rows;
