@@ -1,5 +1,6 @@
 using System.IO.Ports;
 using Edge.Domain;
+using Edge.Imaging;
 
 namespace Edge.Hardware;
 
@@ -97,5 +98,6 @@ public sealed class FileSlipPrinter : SlipPrinter
     {
         await File.WriteAllBytesAsync(Path.Combine(_directory, slip.ResultId + ".escpos"), escPos, cancellationToken).ConfigureAwait(false);
         await File.WriteAllLinesAsync(Path.Combine(_directory, slip.ResultId + ".txt"), slip.Lines, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllBytesAsync(Path.Combine(_directory, slip.ResultId + ".png"), PngEncoder.Encode(SlipPreview.Render(slip)), cancellationToken).ConfigureAwait(false);
     }
 }

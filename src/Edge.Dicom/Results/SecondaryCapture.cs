@@ -94,23 +94,8 @@ internal static class SecondaryCapture
         return new RgbImage(width, height, pixels);
     }
 
-    private static void DrawText(byte[] pixels, int width, int height, int left, int top, string text, int scale, (byte R, byte G, byte B) colour)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var x0 = left + (i * BitmapFont.CellWidth * scale);
-            for (var column = 0; column < BitmapFont.GlyphWidth; column++)
-            {
-                for (var row = 0; row < BitmapFont.GlyphHeight; row++)
-                {
-                    if (BitmapFont.IsSet(text[i], column, row))
-                    {
-                        FillSquare(pixels, width, height, x0 + (column * scale), top + (row * scale), scale, colour);
-                    }
-                }
-            }
-        }
-    }
+    private static void DrawText(byte[] pixels, int width, int height, int left, int top, string text, int scale, (byte R, byte G, byte B) colour) =>
+        BitmapFont.Render(text, left, top, scale, (x, y, size) => FillSquare(pixels, width, height, x, y, size, colour));
 
     private static void FillSquare(byte[] pixels, int width, int height, int x0, int y0, int size, (byte R, byte G, byte B) colour)
     {

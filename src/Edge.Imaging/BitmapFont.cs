@@ -1,10 +1,10 @@
-namespace Edge.Dicom.Results;
+namespace Edge.Imaging;
 
 /// <summary>
 /// A 5 x 7 pixel font for printable ASCII (32..126), the classic character-LCD glyph set: five column bytes per glyph,
-/// bit 0 the top row. Built in so burning text into a Secondary Capture needs no font files on the appliance.
+/// bit 0 the top row. Built in so burned-in text (Secondary Capture, slip previews) needs no font files on the appliance.
 /// </summary>
-internal static class BitmapFont
+public static class BitmapFont
 {
     public const int GlyphWidth = 5;
     public const int GlyphHeight = 7;
@@ -123,5 +123,42 @@ internal static class BitmapFont
         return (Glyphs[((c - ' ') * GlyphWidth) + column] & (1 << row)) != 0;
     }
 
-    internal static int GlyphCount => Glyphs.Length / GlyphWidth;
+    public static int GlyphCount => Glyphs.Length / GlyphWidth;
+
+    /// <summary>Walks the set pixels of a line of text at (left, top): each font pixel is a scale x scale square.</summary>
+    public static void Render(string text, int left, int top, int scale, Action<int, int, int> fillSquare)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(fillSquare);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var x0 = left + (i * CellWidth * scale);
+            for (var column = 0; column < GlyphWidth; column++)
+            {
+                for (var row = 0; row < GlyphHeight; row++)
+                {
+                    if (IsSet(text[i], column, row))
+                    {
+                        fillSquare(x0 + (column * scale), top + (row * scale), scale);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Draws text into an 8-bit image in the given gray value.</summary>
+    public static void Draw(Gray8Image image, string text, int left, int top, int scale, byte value) =>
+        Render(text, left, top, scale, (x, y, size) => Fill(image, x, y, size, size, value));
+
+    /// <summary>Fills a rectangle, clipped to the image.</summary>
+    public static void Fill(Gray8Image image, int left, int top, int width, int height, byte value)
+    {
+        for (var y = Math.Max(0, top); y < Math.Min(image.Height, top + height); y++)
+        {
+            for (var x = Math.Max(0, left); x < Math.Min(image.Width, left + width); x++)
+            {
+                image.Pixels[(y * image.Width) + x] = value;
+            }
+        }
+    }
 }
