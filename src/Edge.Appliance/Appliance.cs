@@ -41,7 +41,7 @@ public sealed partial class Appliance : IAsyncDisposable
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
             new InferStage(scorer, model),
             new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
-            new RecordStage(store, spool, outputs, options.Site.Id, options.Device.Id, clock),
+            new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, clock),
             new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);

@@ -151,6 +151,9 @@ public sealed class MqttOptions
     /// <summary>Topics are <c>{TopicRoot}/{site}/{device}/...</c>.</summary>
     public string TopicRoot { get; set; } = "tb/v1";
 
+    /// <summary>Run an in-process broker on loopback and publish to it (the demo; a site without a provincial link yet).</summary>
+    public bool Embedded { get; set; }
+
     /// <summary>The drain's ceiling after an outage, so a backlog does not flood a thin link or the broker.</summary>
     public int MaxMessagesPerSecond { get; set; } = 50;
 

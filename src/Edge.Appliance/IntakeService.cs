@@ -28,6 +28,7 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         using var stopForwarding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var forwarding = options.Dicom.Destinations.Count > 0 ? forwarder.RunAsync(stopForwarding.Token) : Task.CompletedTask;
         DicomScp? scp = null;
+        await using var sync = await SyncRunner.StartAsync(appliance, loggers, cancellationToken).ConfigureAwait(false);
         try
         {
             foreach (var image in appliance.Recover())
@@ -92,6 +93,12 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
             await forwarder.SendDueAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        if (untilIdle && sync is not null && !cancellationToken.IsCancellationRequested)
+        {
+            var left = await sync.DrainAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
+            LogSyncDrained(_logger, appliance.Store.CountOutbox() - left, left);
+        }
+
         return lines;
     }
 
@@ -151,6 +158,9 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
             .Select(f => f.path)
             .ToList();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Synced {Sent} result message(s); {Left} waiting in the outbox")]
+    private static partial void LogSyncDrained(ILogger logger, long sent, long left);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Folder} for images")]
     private static partial void LogWatching(ILogger logger, string folder);

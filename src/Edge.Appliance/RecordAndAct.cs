@@ -41,7 +41,7 @@ public sealed class ResultOutputs
 /// Commits the outcome: result, audit line and outbox message in one transaction, then moves the image to the archive.
 /// Recording comes before acting so that a crash after the commit repeats at most the console actions, never the screening.
 /// </summary>
-public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs outputs, string siteId, string deviceId, TimeProvider clock) : IStage
+public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs outputs, string topicRoot, string siteId, string deviceId, TimeProvider clock) : IStage
 {
     public string Name => "record";
 
@@ -54,7 +54,7 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         var heatmapPath = result.Heatmap is null ? null : outputs.HeatmapPathOf(result.Id);
         var line = ResultLine.From(result, heatmapPath).ToJson();
         var payload = SyncPayload.From(result, siteId, deviceId).ToJson();
-        var outbox = new OutboxMessage(result.Id, $"tb/v1/{siteId}/{deviceId}/result", payload);
+        var outbox = new OutboxMessage(result.Id, $"{topicRoot}/{siteId}/{deviceId}/result", payload);
         bool fresh;
         try
         {

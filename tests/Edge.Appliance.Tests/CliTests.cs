@@ -150,6 +150,23 @@ public sealed class CliTests : IDisposable
         Assert.Contains("nope.dcm does not exist", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Run_EmbeddedBroker_EveryResultLeavesTheOutbox()
+    {
+        var config = PublishedAppliance.WriteConfig(_temp, embeddedBroker: true);
+        Directory.CreateDirectory(_temp.Combine("inbox"));
+        File.Copy(Repo.UprightChestDicomSamples[0], _temp.Combine("inbox", "a.dcm"));
+        File.Copy(Path.Combine(Repo.SharedDicom, "nonchest", "RG2_JPLL.dcm"), _temp.Combine("inbox", "b.dcm"));
+
+        var result = await PublishedAppliance.RunAsync(_temp.Path, Timeout, "run", "--config", config, "--until-idle");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("Synced 2 result message(s); 0 waiting in the outbox", result.Stderr, StringComparison.Ordinal);
+        using var store = Edge.Storage.ScreeningStore.Open(_temp.Combine("data", "edge.db"));
+        Assert.Equal(0, store.CountOutboxPending());
+        Assert.Equal(2, store.Audit().Count(a => a.Action == "synced"));
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private string CopyBundleTampered()

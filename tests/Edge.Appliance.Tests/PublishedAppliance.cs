@@ -19,7 +19,7 @@ public static class PublishedAppliance
         ChildProcess.RunAsync(Path, arguments, timeout, workingDirectory);
 
     /// <summary>A complete configuration in a fresh folder: real committed bundle, dev key, simulated hardware, free ports.</summary>
-    public static string WriteConfig(TempDirectory temp, string? modelPath = null, double? siteThreshold = null, (string AeTitle, int Port)? destination = null)
+    public static string WriteConfig(TempDirectory temp, string? modelPath = null, double? siteThreshold = null, (string AeTitle, int Port)? destination = null, bool embeddedBroker = false)
     {
         var config = new Dictionary<string, object?>
         {
@@ -33,6 +33,7 @@ public static class PublishedAppliance
                 ["Hardware"] = new Dictionary<string, object?> { ["Profile"] = "simulated", ["LightsLog"] = temp.Combine("out", "lights.log"), ["SlipDirectory"] = temp.Combine("out", "slips") },
                 ["Intake"] = new Dictionary<string, object?> { ["WatchPath"] = temp.Combine("inbox"), ["SettleTime"] = "00:00:00", ["PollInterval"] = "00:00:00.100" },
                 ["Output"] = new Dictionary<string, object?> { ["Path"] = temp.Combine("out") },
+                ["Mqtt"] = new Dictionary<string, object?> { ["Embedded"] = embeddedBroker },
                 ["Dicom"] = new Dictionary<string, object?>
                 {
                     ["Port"] = FreePort(),

@@ -10,10 +10,11 @@ public sealed class Mosquitto : IAsyncDisposable
     private readonly TempDirectory _temp = new("edge-mosquitto");
     private ChildProcess? _process;
 
-    public Mosquitto()
+    /// <param name="extraListeners">More configuration after the plain listener (e.g. a TLS listener), written as is.</param>
+    public Mosquitto(string extraListeners = "")
     {
         Port = FreePort();
-        File.WriteAllText(_temp.Combine("mosquitto.conf"), $"listener {Port} 127.0.0.1\nallow_anonymous true\n");
+        File.WriteAllText(_temp.Combine("mosquitto.conf"), $"user {Environment.UserName}\nlistener {Port} 127.0.0.1\nallow_anonymous true\n{extraListeners}");
     }
 
     public int Port { get; }
@@ -24,23 +25,26 @@ public sealed class Mosquitto : IAsyncDisposable
     {
         _process = ChildProcess.Start(Program, ["-c", _temp.Combine("mosquitto.conf")]);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (true)
+        try
         {
-            try
+            while (true)
             {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
-                return;
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync(IPAddress.Loopback, Port, deadline.Token);
+                    return;
+                }
+                catch (SocketException)
+                {
+                    // Not listening yet: mosquitto binds within milliseconds of starting.
+                    await Task.Delay(20, deadline.Token);
+                }
             }
-            catch (SocketException) when (!deadline.IsCancellationRequested)
-            {
-                // Not listening yet: mosquitto binds within milliseconds of starting.
-                await Task.Delay(20, deadline.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"mosquitto did not listen on {Port}: {_process.Stderr}");
-            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"mosquitto did not listen on {Port}: {_process.Stderr}");
         }
     }
 
