@@ -63,7 +63,11 @@ internal static class Part10
             uint length;
             if (DataSetWalker.HasLongLength(vr))
             {
-                stream.ReadExactly(header.AsSpan(8, 4));
+                if (stream.ReadAtLeast(header.AsSpan(8, 4), 4, throwOnEndOfStream: false) < 4)
+                {
+                    throw new DicomNetworkException($"File meta element (0002,{element:X4}) is cut off in its length.");
+                }
+
                 length = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
             }
             else
@@ -74,6 +78,12 @@ internal static class Part10
             if (length > 1024 * 1024)
             {
                 throw new DicomNetworkException($"File meta element (0002,{element:X4}) is implausibly long.");
+            }
+
+            // Found by fuzzing: a value running past the end of the file must fail as this boundary's exception.
+            if (length > stream.Length - stream.Position)
+            {
+                throw new DicomNetworkException($"File meta element (0002,{element:X4}) runs past the end of the file.");
             }
 
             var value = new byte[length];

@@ -474,7 +474,8 @@ internal sealed class ScpAssociation
         var bytes = command.Write();
 
         // The peer's maximum bounds each P-DATA PDU: 6 bytes of PDU header excluded, 6 of PDV header included.
-        var maxFragment = _peerMaxPdu is 0 or > int.MaxValue ? bytes.Length : (int)Math.Max(1, _peerMaxPdu - 6);
+        // Found by fuzzing: a peer maximum of 1..6 must not wrap the unsigned subtraction.
+        var maxFragment = _peerMaxPdu is 0 or > int.MaxValue ? bytes.Length : (int)Math.Max(1, (long)_peerMaxPdu - 6);
         using var output = new MemoryStream();
         for (var offset = 0; offset < bytes.Length; offset += maxFragment)
         {
