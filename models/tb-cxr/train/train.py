@@ -39,6 +39,11 @@ from sklearn.model_selection import train_test_split
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+
+
+def shown(path):
+    """A path as logs show it: relative to the repository, so logs committed with a bundle name no machine."""
+    return os.path.relpath(Path(path).resolve(), REPO)
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO / "models" / "tools"))
 
@@ -240,7 +245,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     data_root = (a.data or (REPO / DATA_REL)).resolve()
     fh = open(out / "training-log.txt", "w")
-    log(f"tb-cxr training  seed {a.seed}  epochs {epochs}  members {a.members}  out {out}  data {data_root}", fh)
+    log(f"tb-cxr training  seed {a.seed}  epochs {epochs}  members {a.members}  out {shown(out)}  data {shown(data_root)}", fh)
 
     rows, raw, y = load_data(data_root)
     split = make_split(rows, y, a.seed)
@@ -281,7 +286,7 @@ def main():
     params = count_parameters(final)
     flops = onnx_eval.count_flops(onnx_model)
     size = onnx_path.stat().st_size
-    log(f"exported {onnx_path} ({size / 1e6:.2f} MB, opset {opset}), parameters {params:,}, "
+    log(f"exported {shown(onnx_path)} ({size / 1e6:.2f} MB, opset {opset}), parameters {params:,}, "
         f"FLOPs/image {flops:,}, heatmap {heat_shape}", fh)
     assert params <= MAX_PARAMS and flops <= MAX_FLOPS and size < 20e6
 
@@ -402,7 +407,7 @@ def main():
         problems = sign_bundle.verify(str(DEFAULT_PUB), str(out))
         assert not problems, problems
         log("signed with the DEVELOPMENT key and verified", fh)
-    log(f"done in {wall / 60:.1f} min -> {out}", fh)
+    log(f"done in {wall / 60:.1f} min -> {shown(out)}", fh)
     fh.close()
 
 
