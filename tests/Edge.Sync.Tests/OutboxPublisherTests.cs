@@ -82,7 +82,7 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
         await offline;
         Assert.True(_store.CountOutboxPending() > 0, "the kill should land mid-drain");
 
-        // The publisher's first retry comes at least MinReconnectDelay/2 (2 s) later: the subscriber is back well before.
+        // The publisher's first retry comes at least MinReconnectDelay/2 (6 s) later: the subscriber is back well before.
         await broker.StartAsync();
         await subscriber.ConnectAsync(broker.Port);
         await subscriber.WaitForAsync(r => ids.All(Results(r).Contains));
@@ -209,6 +209,12 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
         return ids;
     }
 
+    /// <summary>
+    /// The reconnect tests need the test's subscriber back on a restarted broker before the publisher's first retry, which
+    /// comes at least half the minimum delay later: 12 s leaves 6 s, ample even with both cores busy.
+    /// </summary>
+    private static readonly TimeSpan ReconnectDelayForTests = TimeSpan.FromSeconds(12);
+
     private (OutboxPublisher Publisher, Task Run) Start(int port, int messagesPerSecond = 1000)
     {
         var options = new OutboxPublisherOptions
@@ -219,8 +225,8 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
             Device = Device,
             MaxMessagesPerSecond = messagesPerSecond,
             BatchSize = 16,
-            MinReconnectDelay = TimeSpan.FromSeconds(4),
-            MaxReconnectDelay = TimeSpan.FromSeconds(8),
+            MinReconnectDelay = ReconnectDelayForTests,
+            MaxReconnectDelay = ReconnectDelayForTests * 2,
         };
         var publisher = new OutboxPublisher(_store, options, Info, _logger);
         publisher.StateChanged += s =>
