@@ -105,6 +105,7 @@ public sealed class DicomOptions
     /// <summary>Whether <c>run</c> listens for the console's C-STORE.</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>The DICOM listener port; 0 lets the system choose (the demo), and the log says which.</summary>
     public int Port { get; set; } = 11112;
 
     public string AeTitle { get; set; } = "EDGE";
@@ -259,9 +260,9 @@ public sealed class EdgeOptions
             problems.Add("Edge:Hardware:PrinterBaudRate must be positive (9600 or 115200 on most thermal printers).");
         }
 
-        if (Dicom.Port is < 1 or > 65535)
+        if (Dicom.Port is < 0 or > 65535)
         {
-            problems.Add($"Edge:Dicom:Port {Dicom.Port} is not a TCP port (1-65535).");
+            problems.Add($"Edge:Dicom:Port {Dicom.Port} is not a TCP port (1-65535, or 0 to let the system choose).");
         }
 
         if (string.IsNullOrWhiteSpace(Dicom.AeTitle) || Dicom.AeTitle.Length > 16)

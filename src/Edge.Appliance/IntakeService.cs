@@ -125,7 +125,6 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         };
         var scp = new DicomScp(scpOptions, new SpoolDicomSink(appliance, _arrivals.Writer), loggers.CreateLogger<DicomScp>());
         await scp.StartAsync(cancellationToken).ConfigureAwait(false);
-        LogDicomListening(_logger, dicom.AeTitle, scp.Port);
         return scp;
     }
 
@@ -164,9 +163,6 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Folder} for images")]
     private static partial void LogWatching(ILogger logger, string folder);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "DICOM listener {AeTitle} on port {Port}")]
-    private static partial void LogDicomListening(ILogger logger, string aeTitle, int port);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Image {Id}: {Status} ({Decision})")]
     private static partial void LogScreened(ILogger logger, string id, string status, string decision);
