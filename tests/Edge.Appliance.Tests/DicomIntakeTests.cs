@@ -13,10 +13,11 @@ public sealed class DicomIntakeTests : IDisposable
     public async Task Run_ConsolePushesWithStorescu_ScreensRejectsAndSendsSrAndScToThePacs()
     {
         // DCMTK's storescp stands in for the PACS that receives our result objects.
-        var pacsPort = PublishedAppliance.FreePort();
+        var pacsPort = Ports.Free();
         var pacsDir = _temp.Combine("pacs");
         Directory.CreateDirectory(pacsDir);
         await using var pacs = ChildProcess.Start("storescp", ["-aet", "PACS", "+xa", "-od", pacsDir, pacsPort.ToString(CultureInfo.InvariantCulture)], _temp.Path);
+        await Ports.WaitUntilListeningAsync(pacsPort, pacs);
         var config = PublishedAppliance.WriteConfig(_temp, destination: ("PACS", pacsPort));
         var port = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config)).RootElement.GetProperty("Edge").GetProperty("Dicom").GetProperty("Port").GetInt32();
         await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);

@@ -36,7 +36,7 @@ public static class PublishedAppliance
                 ["Mqtt"] = new Dictionary<string, object?> { ["Embedded"] = embeddedBroker },
                 ["Dicom"] = new Dictionary<string, object?>
                 {
-                    ["Port"] = FreePort(),
+                    ["Port"] = Ports.Free(),
                     ["FreeDiskFloorMb"] = 1,
                     ["Destinations"] = destination is { } d ? new[] { new Dictionary<string, object?> { ["AeTitle"] = d.AeTitle, ["Host"] = "127.0.0.1", ["Port"] = d.Port } } : [],
                 },
@@ -47,12 +47,6 @@ public static class PublishedAppliance
         return path;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static string Locate()
     {

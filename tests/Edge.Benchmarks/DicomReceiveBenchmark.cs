@@ -30,10 +30,10 @@ public static class DicomReceiveBenchmark
         await using var scp = new DicomScp(ours, new SpoolingStoreSink(temp.Combine("received")), NullLogger<DicomScp>.Instance);
         await scp.StartAsync(CancellationToken.None);
 
-        var storescpPort = FreePort();
+        var storescpPort = Ports.Free();
         Directory.CreateDirectory(temp.Combine("storescp"));
         await using var storescp = ChildProcess.Start("storescp", ["-aet", "STORESCP", "+xa", "-od", temp.Combine("storescp"), storescpPort.ToString(CultureInfo.InvariantCulture)], temp.Path);
-        await WaitForEchoAsync("STORESCP", storescpPort);
+        await Ports.WaitUntilListeningAsync(storescpPort, storescp);
 
         var edgeTimes = new List<double>();
         var dcmtkTimes = new List<double>();
@@ -77,28 +77,5 @@ public static class DicomReceiveBenchmark
         }
 
         return watch.Elapsed.TotalMilliseconds;
-    }
-
-    private static async Task WaitForEchoAsync(string calledAe, int port)
-    {
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var echo = await ChildProcess.RunAsync("echoscu", ["-aec", calledAe, "127.0.0.1", port.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
-            if (echo.ExitCode == 0)
-            {
-                return;
-            }
-
-            await Task.Delay(100);
-        }
-
-        throw new InvalidOperationException($"{calledAe} did not answer C-ECHO on port {port}.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -13,7 +13,7 @@ public sealed class Mosquitto : IAsyncDisposable
     /// <param name="extraListeners">More configuration after the plain listener (e.g. a TLS listener), written as is.</param>
     public Mosquitto(string extraListeners = "")
     {
-        Port = FreePort();
+        Port = Ports.Free();
         File.WriteAllText(_temp.Combine("mosquitto.conf"), $"user {Environment.UserName}\nlistener {Port} 127.0.0.1\nallow_anonymous true\n{extraListeners}");
     }
 
@@ -64,10 +64,4 @@ public sealed class Mosquitto : IAsyncDisposable
         _temp.Dispose();
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -21,7 +21,7 @@ public sealed class TlsTests : IAsyncDisposable
     public async Task Run_MutualTls_DeliversOverTls12OrLater()
     {
         await MakeCertificatesAsync();
-        var tlsPort = Mosquitto.FreePort();
+        var tlsPort = Ports.Free();
         await using var broker = new Mosquitto(TlsListener(tlsPort));
         await broker.StartAsync();
         await using var subscriber = new Subscriber();
@@ -42,7 +42,7 @@ public sealed class TlsTests : IAsyncDisposable
     public async Task Run_NoClientCertificate_BrokerRefusesAndRowStaysPending()
     {
         await MakeCertificatesAsync();
-        var tlsPort = Mosquitto.FreePort();
+        var tlsPort = Ports.Free();
         await using var broker = new Mosquitto(TlsListener(tlsPort));
         await broker.StartAsync();
         _store.EnqueueOutbox(new OutboxMessage("t-1", "tb/v1/s/d/result", """{"id":"t-1"}"""), DateTimeOffset.UtcNow);

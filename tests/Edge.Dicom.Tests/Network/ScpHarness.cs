@@ -114,31 +114,3 @@ internal sealed class TestLogger<T> : ILogger<T>
 
     public bool Contains(string text) => Lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 }
-
-/// <summary>Loopback ports and listening state, for peers that do not say when they are ready.</summary>
-internal static class Loopback
-{
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
-    /// <summary>
-    /// Waits until something listens on the port, reading the kernel's socket table: DCMTK's storescp prints nothing
-    /// when it starts listening, and probing with a connection would be an association attempt it logs as failed.
-    /// </summary>
-    public static async Task WaitUntilListeningAsync(int port, ChildProcess owner)
-    {
-        var hex = ":" + port.ToString("X4", CultureInfo.InvariantCulture) + " ";
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!File.ReadLines("/proc/net/tcp").Concat(File.ReadLines("/proc/net/tcp6")).Any(l => l.Contains(hex, StringComparison.Ordinal) && l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3] == "0A"))
-        {
-            Assert.False(owner.Stdout.Contains("F: ", StringComparison.Ordinal), "Peer failed to start: " + owner.Stdout + owner.Stderr);
-            await Task.Delay(20, timeout.Token);
-        }
-    }
-}

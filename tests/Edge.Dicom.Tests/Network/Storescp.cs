@@ -20,9 +20,9 @@ internal sealed class Storescp : IAsyncDisposable
 
     public static async Task<Storescp> StartAsync()
     {
-        var storescp = new Storescp { Port = Loopback.FreePort() };
+        var storescp = new Storescp { Port = Ports.Free() };
         storescp._process = ChildProcess.Start("storescp", ["-v", "-aet", AeTitle, "+xa", "+B", "-od", storescp.OutputDirectory, storescp.Port.ToString(CultureInfo.InvariantCulture)]);
-        await Loopback.WaitUntilListeningAsync(storescp.Port, storescp._process);
+        await Ports.WaitUntilListeningAsync(storescp.Port, storescp._process);
         return storescp;
     }
 
