@@ -1,16 +1,16 @@
 namespace Edge.Imaging;
 
-/// <summary>8-bit grayscale pixels for people (display images, slips), row-major from the top-left.</summary>
-public sealed class Gray8Image
+/// <summary>8-bit pixels, row-major from the top-left, channels interleaved.</summary>
+public abstract class Raster
 {
-    public Gray8Image(int width, int height, byte[] pixels)
+    protected Raster(int width, int height, int channels, byte[] pixels)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         ArgumentNullException.ThrowIfNull(pixels);
-        if (pixels.Length != checked(width * height))
+        if (pixels.Length != checked(width * height * channels))
         {
-            throw new ArgumentException($"Expected {width * height} pixels, got {pixels.Length}.", nameof(pixels));
+            throw new ArgumentException($"Expected {width * height * channels} bytes for {width} x {height} x {channels}, got {pixels.Length}.", nameof(pixels));
         }
 
         Width = width;
@@ -25,30 +25,11 @@ public sealed class Gray8Image
     public byte[] Pixels { get; }
 }
 
-/// <summary>8-bit RGB pixels, interleaved R, G, B, row-major from the top-left.</summary>
-public sealed class RgbImage
-{
-    public RgbImage(int width, int height, byte[] pixels)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
-        ArgumentNullException.ThrowIfNull(pixels);
-        if (pixels.Length != checked(width * height * 3))
-        {
-            throw new ArgumentException($"Expected {width * height * 3} bytes, got {pixels.Length}.", nameof(pixels));
-        }
+/// <summary>8-bit grayscale pixels for people (display images, slips).</summary>
+public sealed class Gray8Image(int width, int height, byte[] pixels) : Raster(width, height, 1, pixels);
 
-        Width = width;
-        Height = height;
-        Pixels = pixels;
-    }
-
-    public int Width { get; }
-
-    public int Height { get; }
-
-    public byte[] Pixels { get; }
-}
+/// <summary>8-bit RGB pixels, interleaved R, G, B.</summary>
+public sealed class RgbImage(int width, int height, byte[] pixels) : Raster(width, height, 3, pixels);
 
 /// <summary>Limits and colour maths shared by the decoders.</summary>
 internal static class ImageLimits
