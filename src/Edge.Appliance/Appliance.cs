@@ -17,13 +17,12 @@ public sealed partial class Appliance : IAsyncDisposable
 {
     private readonly ILogger _logger;
 
-    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, BundleSelection selection, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs)
+    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs)
     {
         Options = options;
         _logger = loggers.CreateLogger("Edge.Appliance");
         Store = store;
         Spool = spool;
-        Selection = selection;
         Bundle = bundle;
         Scorer = scorer;
         Lights = lights;
@@ -52,8 +51,6 @@ public sealed partial class Appliance : IAsyncDisposable
     public ScreeningStore Store { get; }
 
     public Spool Spool { get; }
-
-    public BundleSelection Selection { get; }
 
     public ModelBundle Bundle { get; }
 
@@ -110,7 +107,7 @@ public sealed partial class Appliance : IAsyncDisposable
                 ? EscPosPrinter.Open(port, options.Hardware.PrinterBaudRate)
                 : new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
             AuditThresholdInForce(store, options, bundle);
-            var appliance = new Appliance(options, loggers, store, spool, selection, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
+            var appliance = new Appliance(options, loggers, store, spool, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
             var console = appliance.Console;
             (selection.Refused.Count > 0 ? console.ApplyAsync(new ConsoleEvent.FaultRaised(ConsoleConditions.ModelRefused), CancellationToken.None) : console.ShowAsync(CancellationToken.None)).GetAwaiter().GetResult();
 

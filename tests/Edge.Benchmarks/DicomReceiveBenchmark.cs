@@ -49,21 +49,18 @@ public static class DicomReceiveBenchmark
             }
         }
 
-        var edgeMedian = ScreenBenchmark.Percentile(edgeTimes, 0.5);
-        var dcmtkMedian = ScreenBenchmark.Percentile(dcmtkTimes, 0.5);
+        var edgeMedian = Measure.Percentile(edgeTimes, 0.5);
+        var dcmtkMedian = Measure.Percentile(dcmtkTimes, 0.5);
         var report = new StringBuilder();
         report.AppendLine(CultureInfo.InvariantCulture, $"# C-STORE receive, 2048 x 2048 16-bit ({new FileInfo(image).Length / 1024} KiB), {Rounds} rounds of {perRound} images, one storescu association per round");
         report.AppendLine();
         report.AppendLine("| receiver | median ms per image | p95 ms per image |");
         report.AppendLine("| --- | ---: | ---: |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| Edge SCP (fsync + rename before success) | {edgeMedian:0.0} | {ScreenBenchmark.Percentile(edgeTimes, 0.95):0.0} |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| DCMTK storescp | {dcmtkMedian:0.0} | {ScreenBenchmark.Percentile(dcmtkTimes, 0.95):0.0} |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| Edge SCP (fsync + rename before success) | {edgeMedian:0.0} | {Measure.Percentile(edgeTimes, 0.95):0.0} |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| DCMTK storescp | {dcmtkMedian:0.0} | {Measure.Percentile(dcmtkTimes, 0.95):0.0} |");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Ratio Edge / storescp (medians): {edgeMedian / dcmtkMedian:0.00}");
-        Console.Write(report);
-        var outDir = Path.Combine(Repo.Root, "out", "bench");
-        Directory.CreateDirectory(outDir);
-        await File.WriteAllTextAsync(Path.Combine(outDir, "dicom.md"), report.ToString());
+        await Measure.PublishAsync("dicom.md", report.ToString());
         return 0;
     }
 

@@ -67,35 +67,16 @@ public static class ScreenBenchmark
             foreach (var stage in runs[0].Stages.Select(s => s.Stage))
             {
                 var values = runs.Select(r => r.Stages.First(s => s.Stage == stage).Milliseconds).ToList();
-                report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {stage} | {Percentile(values, 0.5):0.0} | {Percentile(values, 0.95):0.0} |");
+                report.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {stage} | {Measure.Percentile(values, 0.5):0.0} | {Measure.Percentile(values, 0.95):0.0} |");
             }
 
             var totals = runs.Select(r => r.Total).ToList();
-            report.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** ({status}) | **total (admit to acted)** | **{Percentile(totals, 0.5):0.0}** | **{Percentile(totals, 0.95):0.0}** |");
+            report.AppendLine(CultureInfo.InvariantCulture, $"| **{name}** ({status}) | **total (admit to acted)** | **{Measure.Percentile(totals, 0.5):0.0}** | **{Measure.Percentile(totals, 0.95):0.0}** |");
         }
 
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS: {PeakRssMiB():0} MiB.");
-        Console.Write(report);
-        var outDir = Path.Combine(Repo.Root, "out", "bench");
-        Directory.CreateDirectory(outDir);
-        await File.WriteAllTextAsync(Path.Combine(outDir, "screen.md"), report.ToString());
-        Console.WriteLine($"Written to {Path.Combine(outDir, "screen.md")}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Peak RSS: {Measure.PeakRssMiB():0} MiB.");
+        await Measure.PublishAsync("screen.md", report.ToString());
         return 0;
-    }
-
-    public static double Percentile(List<double> values, double q)
-    {
-        var sorted = values.Order().ToList();
-        var rank = q * (sorted.Count - 1);
-        var lo = (int)Math.Floor(rank);
-        var hi = (int)Math.Ceiling(rank);
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
-    }
-
-    public static double PeakRssMiB()
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
     }
 }
