@@ -1,10 +1,10 @@
-using System.Globalization;
 using Edge.Dicom;
 using Edge.Dicom.Results;
 using Edge.Domain;
 using Edge.Hardware;
 using Edge.Inference;
 using Edge.Storage;
+using Edge.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace Edge.Appliance;
@@ -17,7 +17,7 @@ public sealed partial class Appliance : IAsyncDisposable
 {
     private readonly ILogger _logger;
 
-    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs)
+    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs, ThresholdInForce threshold, PatientPseudonym? pseudonym)
     {
         Options = options;
         _logger = loggers.CreateLogger("Edge.Appliance");
@@ -28,8 +28,9 @@ public sealed partial class Appliance : IAsyncDisposable
         Lights = lights;
         Outputs = outputs;
         Printer = printer;
+        Threshold = threshold;
         Console = new ConsoleIndicator(lights, new ConsoleSettings(options.Hardware.MuteReferBuzzer, options.Hardware.MuteFaultBuzzer));
-        var model = new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256);
+        var model = threshold.Model;
         var clock = TimeProvider.System;
 
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
@@ -39,8 +40,8 @@ public sealed partial class Appliance : IAsyncDisposable
             new QualityStage(options.Quality.ToLimits()),
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
             new InferStage(scorer, model),
-            new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
-            new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, clock),
+            new DecideStage(threshold),
+            new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, pseudonym, clock),
             new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);
@@ -67,6 +68,9 @@ public sealed partial class Appliance : IAsyncDisposable
 
     public ScreeningPipeline Pipeline { get; }
 
+    /// <summary>The threshold decisions use now; a command from the programme can change it (<see cref="SyncCommands"/>).</summary>
+    public ThresholdInForce Threshold { get; }
+
     private static DicomResultOutput DicomResults(EdgeOptions options, ScreeningStore store, Spool spool, ILoggerFactory loggers, TimeProvider clock)
     {
         var writer = new DicomResultWriter(new DicomResultOptions
@@ -87,6 +91,7 @@ public sealed partial class Appliance : IAsyncDisposable
     public static Appliance Start(EdgeOptions options, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("Edge.Appliance");
+        var pseudonym = LoadPseudonym(options);
         var lights = ConsolePanel.Open(BoardProfile.Load(options.Hardware.Profile), TimeProvider.System, options.Hardware.LightsLog);
         lights.Start();
         var selection = SelectBundle(options, logger);
@@ -106,8 +111,14 @@ public sealed partial class Appliance : IAsyncDisposable
             SlipPrinter printer = options.Hardware.PrinterPort is { } port
                 ? EscPosPrinter.Open(port, options.Hardware.PrinterBaudRate)
                 : new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
-            AuditThresholdInForce(store, options, bundle);
-            var appliance = new Appliance(options, loggers, store, spool, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path));
+            var threshold = new ThresholdInForce(new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256), bundle.Manifest.Threshold, options.Decision.Threshold, store.CurrentThresholdOverride());
+            if (threshold.StoredOverrideLapsed)
+            {
+                LogThresholdOverrideLapsed(logger, bundle.Manifest.Version);
+            }
+
+            AuditThresholdInForce(store, threshold);
+            var appliance = new Appliance(options, loggers, store, spool, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path), threshold, pseudonym);
             var console = appliance.Console;
             (selection.Refused.Count > 0 ? console.ApplyAsync(new ConsoleEvent.FaultRaised(ConsoleConditions.ModelRefused), CancellationToken.None) : console.ShowAsync(CancellationToken.None)).GetAwaiter().GetResult();
 
@@ -122,14 +133,26 @@ public sealed partial class Appliance : IAsyncDisposable
         }
     }
 
-    /// <summary>Audits the threshold whenever the one in force differs from the last audited: a new bundle or a site calibration.</summary>
-    private static void AuditThresholdInForce(ScreeningStore store, EdgeOptions options, ModelBundle bundle)
+    /// <summary>Audits the threshold whenever the one in force differs from the last audited: a new bundle, a site calibration or a command.</summary>
+    private static void AuditThresholdInForce(ScreeningStore store, ThresholdInForce threshold)
     {
-        var decision = ThresholdPolicy.Decide(0, bundle.Manifest.Threshold, options.Decision.Threshold);
-        var detail = string.Create(CultureInfo.InvariantCulture, $"{decision.Threshold:0.000000} from {decision.Source.ToString().ToLowerInvariant()} (model {bundle.Manifest.Name} {bundle.Manifest.Version})");
+        var detail = threshold.AuditDetail();
         if (store.LastAuditDetail("threshold-changed") != detail)
         {
             store.AppendAudit("threshold-changed", "decision", detail, TimeProvider.System.GetUtcNow());
+        }
+    }
+
+    /// <summary>The site's pseudonym key (<c>Edge:Sync:PseudonymKeyPath</c>), checked at start; null when none is configured.</summary>
+    private static PatientPseudonym? LoadPseudonym(EdgeOptions options)
+    {
+        try
+        {
+            return string.IsNullOrWhiteSpace(options.Sync.PseudonymKeyPath) ? null : PatientPseudonym.Load(options.Sync.PseudonymKeyPath);
+        }
+        catch (SyncException ex)
+        {
+            throw new ConfigurationException([$"Edge:Sync:PseudonymKeyPath: {ex.Message}"]);
         }
     }
 
@@ -216,6 +239,9 @@ public sealed partial class Appliance : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Model {Name} {Version} ready on {Provider} (warm-up {WarmUpMs:0} ms)")]
     private static partial void LogModelReady(ILogger logger, string name, string version, string provider, double warmUpMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The programme's threshold was calibrated for another model; model {Version} decides at the configured threshold until the programme sets one for it")]
+    private static partial void LogThresholdOverrideLapsed(ILogger logger, string version);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Model bundle refused: {Reason}")]
     private static partial void LogBundleRefused(ILogger logger, string reason);

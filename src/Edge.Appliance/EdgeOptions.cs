@@ -163,6 +163,19 @@ public sealed class MqttOptions
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromMinutes(5);
 }
 
+/// <summary>What is synced to the programme, beside the link itself (<see cref="MqttOptions"/>).</summary>
+public sealed class SyncOptions
+{
+    /// <summary>
+    /// The site's secret for <c>subject.pseudoId</c> (HMAC-SHA256 of the patient ID): a file of at least 32 random bytes,
+    /// the same on every appliance of the site. Required with a provincial broker; absent: no pseudonym is sent.
+    /// </summary>
+    public string? PseudonymKeyPath { get; set; }
+
+    /// <summary>How often the device looks whether a finished day's statistics and drift summary are due.</summary>
+    public TimeSpan SummaryCheckInterval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
 public sealed class WebOptions
 {
     public string Urls { get; set; } = "http://127.0.0.1:8080";
@@ -194,6 +207,8 @@ public sealed class EdgeOptions
     public MqttOptions Mqtt { get; set; } = new();
 
     public WebOptions Web { get; set; } = new();
+
+    public SyncOptions Sync { get; set; } = new();
 
     /// <summary>appsettings (the given file, else next to the program, else /etc/edge) plus <c>Edge__Section__Key</c> environment overrides.</summary>
     public static EdgeOptions Load(string? configPath)
@@ -328,6 +343,8 @@ public sealed class EdgeOptions
             }
         }
 
+        ValidateSync(problems);
+
         if (Model.IntraOpThreads < 0)
         {
             problems.Add("Edge:Model:IntraOpThreads cannot be negative.");
@@ -344,6 +361,30 @@ public sealed class EdgeOptions
         }
 
         return problems;
+    }
+
+    private void ValidateSync(List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(Sync.PseudonymKeyPath))
+        {
+            if (!string.IsNullOrWhiteSpace(Mqtt.Host) && !Mqtt.Embedded)
+            {
+                problems.Add("Edge:Sync:PseudonymKeyPath is not set: results synced to a provincial broker carry a pseudonym keyed by the site's secret (a file of at least 32 random bytes, e.g. head -c 32 /dev/urandom).");
+            }
+        }
+        else if (!File.Exists(Sync.PseudonymKeyPath))
+        {
+            problems.Add($"Edge:Sync:PseudonymKeyPath {Sync.PseudonymKeyPath} does not exist.");
+        }
+        else if (new FileInfo(Sync.PseudonymKeyPath).Length < Edge.Sync.PatientPseudonym.MinimumKeyBytes)
+        {
+            problems.Add($"Edge:Sync:PseudonymKeyPath {Sync.PseudonymKeyPath} holds fewer than {Edge.Sync.PatientPseudonym.MinimumKeyBytes} bytes: use at least 32 random bytes.");
+        }
+
+        if (Sync.SummaryCheckInterval <= TimeSpan.Zero)
+        {
+            problems.Add("Edge:Sync:SummaryCheckInterval must be positive.");
+        }
     }
 
     public TimeZoneInfo SiteTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(Site.TimeZone);

@@ -3,6 +3,7 @@ using Edge.Domain;
 using Edge.Hardware;
 using Edge.Imaging;
 using Edge.Storage;
+using Edge.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace Edge.Appliance;
@@ -40,8 +41,9 @@ public sealed class ResultOutputs
 /// <summary>
 /// Commits the outcome: result, audit line and outbox message in one transaction, then moves the image to the archive.
 /// Recording comes before acting so that a crash after the commit repeats at most the console actions, never the screening.
+/// The image's intake features for the drift summary go in just before (a restart keeps the first; unrecorded ones are not counted).
 /// </summary>
-public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs outputs, string topicRoot, string siteId, string deviceId, TimeProvider clock) : IStage
+public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs outputs, string topicRoot, string siteId, string deviceId, PatientPseudonym? pseudonym, TimeProvider clock) : IStage
 {
     public string Name => "record";
 
@@ -53,9 +55,14 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         var result = ScreeningResult.From(item, now);
         var heatmapPath = result.Heatmap is null ? null : outputs.HeatmapPathOf(result.Id);
         var line = ResultLine.From(result, heatmapPath).ToJson();
-        var payload = SyncPayload.From(result, siteId, deviceId).ToJson();
+        var payload = SyncPayload.From(result, siteId, deviceId, pseudonym).ToJson();
         var outbox = new OutboxMessage(result.Id, $"{topicRoot}/{siteId}/{deviceId}/result", payload);
         bool fresh;
+        if (item.Image is { } image)
+        {
+            store.RecordDriftSample(DriftFeatures.Of(result.Id, image), now);
+        }
+
         try
         {
             fresh = store.Record(result, line, spool.ArchivePathOf(item.Received), outbox, now);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Edge.Domain;
+using Edge.Sync;
 
 namespace Edge.Appliance;
 
@@ -52,6 +53,7 @@ public sealed record ResultLine(
 /// <summary>
 /// What leaves the device for the provincial programme: de-identified by construction. It is built from the result's
 /// fields one by one, never from the image header, so no name, patient ID, birth date, accession or free text can slip in.
+/// The patient appears only as <see cref="SyncSubject.PseudoId"/>, a keyed hash. The wire contract is docs/sync-protocol.md.
 /// </summary>
 public sealed record SyncPayload(
     string Id,
@@ -65,9 +67,11 @@ public sealed record SyncPayload(
     double? Threshold,
     ModelRef? Model,
     IReadOnlyList<string> Qc,
-    SyncSubject Subject)
+    SyncSubject Subject,
+    bool Historical)
 {
-    public static SyncPayload From(ScreeningResult result, string site, string device) => new(
+    /// <param name="pseudonym">The site's key for <c>subject.pseudoId</c>; null: no pseudonym is sent.</param>
+    public static SyncPayload From(ScreeningResult result, string site, string device, PatientPseudonym? pseudonym) => new(
         result.Id,
         site,
         device,
@@ -79,9 +83,13 @@ public sealed record SyncPayload(
         Words.Percent(result.Decision?.Threshold),
         ModelRef.Of(result.Model),
         [.. result.Qc.Findings.Select(f => f.Code)],
-        new SyncSubject(AgeBand(result.Header?.AgeYears), result.Header?.Sex is "M" or "F" or "O" ? result.Header.Sex : null));
+        new SyncSubject(pseudonym?.Of(result.Identity.PatientId), AgeBand(result.Header?.AgeYears), result.Header?.Sex is "M" or "F" or "O" ? result.Header.Sex : null),
+        Historical: false);
 
     public string ToJson() => JsonSerializer.Serialize(this, ApplianceJsonContext.Default.SyncPayload);
+
+    /// <summary>Reads a payload this firmware wrote (a replay starts from the message first sent).</summary>
+    public static SyncPayload? FromJson(string json) => JsonSerializer.Deserialize(json, ApplianceJsonContext.Default.SyncPayload);
 
     /// <summary>DHIS2's TB age bands.</summary>
     public static string? AgeBand(int? years) => years switch
@@ -98,7 +106,8 @@ public sealed record SyncPayload(
     };
 }
 
-public sealed record SyncSubject(string? AgeBand, string? Sex);
+/// <summary>Who was screened, as far as the programme may know: a keyed pseudonym, an age band and a sex.</summary>
+public sealed record SyncSubject(string? PseudoId, string? AgeBand, string? Sex);
 
 public static class Words
 {

@@ -79,11 +79,11 @@ public sealed class InferStage(OnnxScorer scorer, ModelIdentity model) : IStage
     }
 }
 
-/// <summary>Refer / no-refer at the threshold in force: the site's calibrated one, else the bundle's.</summary>
-public sealed class DecideStage(double bundleThreshold, double? siteThreshold) : IStage
+/// <summary>Refer / no-refer at the threshold in force when the case gets here: the programme's, the site's, else the bundle's.</summary>
+public sealed class DecideStage(ThresholdInForce threshold) : IStage
 {
     public string Name => "decide";
 
     public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(item with { Decision = ThresholdPolicy.Decide(item.Output!.Probability, bundleThreshold, siteThreshold), Status = ScreeningStatus.Screened });
+        ValueTask.FromResult(item with { Decision = threshold.Decide(item.Output!.Probability), Status = ScreeningStatus.Screened });
 }

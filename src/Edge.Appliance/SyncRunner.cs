@@ -14,15 +14,17 @@ public sealed partial class SyncRunner : IAsyncDisposable
     private readonly EmbeddedBroker? _broker;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
+    private readonly Task _schedule;
     private readonly Appliance _appliance;
 
-    private SyncRunner(Appliance appliance, OutboxPublisher publisher, EmbeddedBroker? broker)
+    private SyncRunner(Appliance appliance, OutboxPublisher publisher, EmbeddedBroker? broker, Func<OutboxPublisher, SummarySchedule> schedule)
     {
         _appliance = appliance;
         _publisher = publisher;
         _broker = broker;
         _publisher.StateChanged += OnStateChanged;
         _running = _publisher.RunAsync(_stop.Token);
+        _schedule = schedule(publisher).RunAsync(_stop.Token);
     }
 
     /// <summary>Null when the site has no broker configured: results stay in the outbox until one is.</summary>
@@ -54,7 +56,10 @@ public sealed partial class SyncRunner : IAsyncDisposable
         var logger = loggers.CreateLogger("Edge.Sync");
         var info = new DeviceStatusInfo(Cli.FirmwareVersion, appliance.Bundle.Manifest.Name, appliance.Bundle.Manifest.Version, appliance.Scorer.ProviderName);
         LogSyncTarget(logger, options.Host, options.Port, broker is not null);
-        return new SyncRunner(appliance, new OutboxPublisher(appliance.Store, options, info, logger), broker);
+        var summaries = new SyncSummaries(appliance.Store, mqtt.TopicRoot, options.Site, options.Device, appliance.Options.SiteTimeZone(), appliance.Threshold.Model);
+        var commands = new SyncCommands(appliance.Store, appliance.Threshold, summaries, mqtt.TopicRoot, options.Site, options.Device, logger, TimeProvider.System);
+        var publisher = new OutboxPublisher(appliance.Store, options, info, logger, TimeProvider.System, commands);
+        return new SyncRunner(appliance, publisher, broker, p => new SummarySchedule(summaries, appliance.Store, appliance.Options.Sync.SummaryCheckInterval, p.Wake, logger, TimeProvider.System));
     }
 
     /// <summary>Waits, up to a limit, until everything recorded has been acknowledged by the broker (the demo's last step).</summary>
@@ -81,6 +86,7 @@ public sealed partial class SyncRunner : IAsyncDisposable
         {
         }
 
+        await _schedule.ConfigureAwait(false);
         _publisher.StateChanged -= OnStateChanged;
         await _publisher.DisposeAsync().ConfigureAwait(false);
         if (_broker is not null)

@@ -24,12 +24,14 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly IMqttClient _client;
+    private readonly ISyncCommandHandler? _commands;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _stateLock = new();
     private SyncState _state = SyncState.Offline;
     private long _nextSendTimestamp;
 
-    public OutboxPublisher(ScreeningStore store, OutboxPublisherOptions options, DeviceStatusInfo info, ILogger logger, TimeProvider? clock = null)
+    /// <param name="commands">Handles what comes down on <c>.../cmd/{name}</c>; null: the device takes no commands.</param>
+    public OutboxPublisher(ScreeningStore store, OutboxPublisherOptions options, DeviceStatusInfo info, ILogger logger, TimeProvider? clock = null, ISyncCommandHandler? commands = null)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -42,7 +44,9 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
         _info = info;
         _logger = logger;
         _clock = clock ?? TimeProvider.System;
+        _commands = commands;
         _client = new MqttClientFactory().CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         _client.DisconnectedAsync += _ =>
         {
             // Wakes an idle drain so the loop notices at once and reconnects.
@@ -169,6 +173,56 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
         LogConnected(_logger, _options.Host, _options.Port, backlog);
         var birth = Json(new DeviceStatusMessage("online", _options.Site, _options.Device, _info.FirmwareVersion, _info.ModelName, _info.ModelVersion, _info.Provider, backlog, _clock.GetUtcNow()));
         await PublishAcknowledgedAsync(_options.StatusTopic, birth, retain: true, cancellationToken).ConfigureAwait(false);
+        if (_commands is not null)
+        {
+            await SubscribeToCommandsAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to this device's own command topics, again on every connect (clean start: the broker forgets them).
+    /// The broker's ACL is what authenticates a command: only the programme may publish there, only this device may read.
+    /// </summary>
+    private async Task SubscribeToCommandsAsync(CancellationToken cancellationToken)
+    {
+        var subscribe = new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter(f => f.WithTopic(_options.CommandTopicFilter).WithAtLeastOnceQoS().WithNoLocal(true))
+            .Build();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        var result = await _client.SubscribeAsync(subscribe, timeout.Token).ConfigureAwait(false);
+        var code = result.Items.Count > 0 ? result.Items.First().ResultCode : MqttClientSubscribeResultCode.UnspecifiedError;
+        if (code > MqttClientSubscribeResultCode.GrantedQoS2)
+        {
+            // Results still flow; the province must fix the broker's ACL for commands to reach this device.
+            LogCommandsRefused(_logger, _options.CommandTopicFilter, code.ToString());
+        }
+    }
+
+    private async Task OnMessageReceivedAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        var prefix = _options.CommandTopicPrefix;
+        var topic = e.ApplicationMessage.Topic;
+        if (_commands is null || !topic.StartsWith(prefix, StringComparison.Ordinal) || topic.AsSpan(prefix.Length).Contains('/'))
+        {
+            return;
+        }
+
+        var command = new SyncCommand(topic[prefix.Length..], System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), e.ApplicationMessage.Retain);
+        try
+        {
+            // Handled before the PUBACK goes back, so a command the broker delivered is applied (and answered) or redelivered.
+            await _commands.HandleAsync(command, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageException ex)
+        {
+            // Neither applied nor acknowledged nor answered: the programme sees no reply and sends it again.
+            e.ProcessingFailed = true;
+            LogCommandFailed(_logger, command.Name, ex.Message);
+            return;
+        }
+
+        Wake();
     }
 
     private async Task DrainWhileConnectedAsync(CancellationToken cancellationToken)
@@ -300,6 +354,12 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message {MessageId} acknowledged by the broker (attempt {Attempt})")]
     private static partial void LogSent(ILogger logger, string messageId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The broker refused this device's command subscription {Filter}: {Code}; commands cannot reach it until the broker's ACL allows it")]
+    private static partial void LogCommandsRefused(ILogger logger, string filter, string code);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Command {Name} could not be recorded and was not answered: {Reason}")]
+    private static partial void LogCommandFailed(ILogger logger, string name, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Could not say offline to the broker while stopping: {Reason}")]
     private static partial void LogOfflineNotSaid(ILogger logger, string reason);

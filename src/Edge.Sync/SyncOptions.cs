@@ -108,6 +108,11 @@ public sealed class OutboxPublisherOptions
 
     public string StatusTopic => $"{TopicRoot}/{Site}/{Device}/status";
 
+    /// <summary>Commands for this device arrive on <c>{root}/{site}/{device}/cmd/{name}</c>, one level: nothing below.</summary>
+    public string CommandTopicPrefix => $"{TopicRoot}/{Site}/{Device}/cmd/";
+
+    public string CommandTopicFilter => CommandTopicPrefix + "+";
+
     public string EffectiveClientId => ClientId ?? $"edge-{Site}-{Device}";
 
     public IReadOnlyList<string> Validate()
@@ -148,6 +153,17 @@ public sealed class OutboxPublisherOptions
 
         return problems;
     }
+}
+
+/// <summary>A command as it came down on <c>{root}/{site}/{device}/cmd/{Name}</c>: its raw payload, not yet trusted.</summary>
+public sealed record SyncCommand(string Name, byte[] Payload, bool Retained);
+
+/// <summary>Acts on commands from the programme. Answers go back through the outbox, so they are as durable as results.</summary>
+public interface ISyncCommandHandler
+{
+    /// <summary>Validates, applies, audits and answers one command. Bad input is answered, not thrown.</summary>
+    /// <exception cref="Edge.Storage.StorageException">The record could not be written: the command is neither applied nor answered.</exception>
+    ValueTask HandleAsync(SyncCommand command, CancellationToken cancellationToken);
 }
 
 /// <summary>What the retained birth message says about this device, besides its backlog.</summary>
