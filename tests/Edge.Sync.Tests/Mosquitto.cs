@@ -48,6 +48,22 @@ public sealed class Mosquitto : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGTERM, as a service manager stops it: mosquitto saves its persistent sessions and exits.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { } process)
+        {
+            var kill = await ChildProcess.RunAsync("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+            Assert.Equal(0, kill.ExitCode);
+            await process.WaitAsync(TimeSpan.FromSeconds(30));
+            await process.DisposeAsync();
+            _process = null;
+        }
+    }
+
+    /// <summary>A folder beside the configuration, for certificates, ACLs and persistence.</summary>
+    public string PathOf(string name) => _temp.Combine(name);
+
     /// <summary>SIGKILL, as in a crash: no goodbye to the clients.</summary>
     public async Task KillAsync()
     {

@@ -36,7 +36,11 @@ public sealed class Subscriber : IAsyncDisposable
         }
     }
 
-    public async Task ConnectAsync(int port, string filter = "tb/v1/#")
+    public Task ConnectAsync(int port, string filter = "tb/v1/#") =>
+        ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MqttProtocolVersion.V500).WithClientId("test-subscriber-" + Guid.NewGuid().ToString("N")).Build(), filter);
+
+    /// <summary>Connects with the given options (TLS, a persistent session) and subscribes; null filter: publish only.</summary>
+    public async Task<MqttClientSubscribeResultCode?> ConnectAsync(MqttClientOptions options, string? filter)
     {
         if (_client is not null)
         {
@@ -49,10 +53,23 @@ public sealed class Subscriber : IAsyncDisposable
             Add(new Received(e.ApplicationMessage.Topic, e.ApplicationMessage.ConvertPayloadToString(), e.ApplicationMessage.Retain));
             return Task.CompletedTask;
         };
-        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithProtocolVersion(MqttProtocolVersion.V500).WithClientId("test-subscriber-" + Guid.NewGuid().ToString("N")).Build();
         await client.ConnectAsync(options);
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
         _client = client;
+        return filter is null ? null : await SubscribeAsync(filter);
+    }
+
+    public async Task<MqttClientSubscribeResultCode> SubscribeAsync(string filter)
+    {
+        var result = await _client!.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        return result.Items.First().ResultCode;
+    }
+
+    /// <summary>Publishes at QoS 1 and returns the broker's PUBACK reason.</summary>
+    public async Task<MqttClientPublishReasonCode> PublishAsync(string topic, string payload, bool retain = false)
+    {
+        var message = new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).WithRetainFlag(retain).Build();
+        var result = await _client!.PublishAsync(message);
+        return result.ReasonCode;
     }
 
     /// <summary>Completes when what was received satisfies the condition; fails after a generous timeout with what came.</summary>
