@@ -292,10 +292,14 @@ public sealed partial class SummarySchedule(SyncSummaries summaries, ScreeningSt
         }
     }
 
-    /// <summary>Queues what is due now; returns how many messages were queued. Yesterday is always sent, even with no result (zero reporting).</summary>
+    /// <summary>
+    /// Queues what is due now; returns how many messages were queued. Yesterday is sent even with no result (zero
+    /// reporting) once the device is in service, i.e. has screened before today; a device installed today has no yesterday.
+    /// </summary>
     public int QueueDue(DateTimeOffset now)
     {
         var today = summaries.DateOf(now);
+        var inService = store.HasResultsBetween(DateTimeOffset.MinValue, summaries.StartOf(today));
         var queued = 0;
         for (var date = today.AddDays(-CatchUpDays); date < today; date = date.AddDays(1))
         {
@@ -305,7 +309,7 @@ public sealed partial class SummarySchedule(SyncSummaries summaries, ScreeningSt
             }
 
             var (from, to) = summaries.Window(date);
-            if (date != today.AddDays(-1) && !store.HasResultsBetween(from, to))
+            if (!(date == today.AddDays(-1) && inService) && !store.HasResultsBetween(from, to))
             {
                 continue;
             }

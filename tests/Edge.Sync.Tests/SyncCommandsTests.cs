@@ -174,6 +174,15 @@ public sealed class SyncCommandsTests : IDisposable
         Assert.Equal(["drift/2026-12-02", "drift/2026-12-05", "stats/2026-12-02", "stats/2026-12-05"], queued);
     }
 
+    [Fact]
+    public void QueueDue_DeviceInstalledToday_NothingForYesterday()
+    {
+        var schedule = new SummarySchedule(_summaries, _store, TimeSpan.FromMinutes(5), () => { }, _logger, _clock);
+        Screen("today", Noon.AddHours(-1), "P", 0.2);
+
+        Assert.Equal(0, schedule.QueueDue(Noon));
+    }
+
     public void Dispose()
     {
         _store.Dispose();
