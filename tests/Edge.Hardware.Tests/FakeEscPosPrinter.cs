@@ -32,6 +32,7 @@ public sealed class FakeEscPosPrinter : IDisposable
     private volatile PrinterStatus _status = PrinterStatus.Ready;
     private volatile bool _answers = true;
     private int _statusRequests;
+    private int _slipsUntilPaperOut = -1;
 
     public FakeEscPosPrinter(string path)
     {
@@ -48,6 +49,9 @@ public sealed class FakeEscPosPrinter : IDisposable
     public bool Answers { get => _answers; set => _answers = value; }
 
     public int StatusRequests => Volatile.Read(ref _statusRequests);
+
+    /// <summary>The roll ends at the cut of the n-th slip from now: status says paper out from then on.</summary>
+    public void RunOutOfPaperAfter(int slips) => Volatile.Write(ref _slipsUntilPaperOut, slips);
 
     /// <summary>Cut slips, in order; completes when the pty goes away, faulted if the stream held an unknown command.</summary>
     public ChannelReader<DecodedSlip> Slips => _slips.Reader;
@@ -73,6 +77,12 @@ public sealed class FakeEscPosPrinter : IDisposable
             var decoder = new Decoder(bytes, Answer);
             while (decoder.NextSlip() is { } slip)
             {
+                // Before anything after the cut is read, so the status request behind this slip already sees it.
+                if (Interlocked.Decrement(ref _slipsUntilPaperOut) == 0)
+                {
+                    _status = PrinterStatus.Ready with { Offline = true, PaperOut = true };
+                }
+
                 _slips.Writer.TryWrite(slip);
             }
 

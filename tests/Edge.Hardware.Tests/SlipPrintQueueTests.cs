@@ -74,6 +74,7 @@ public sealed class SlipPrintQueueTests : IDisposable
         var outcome = await queue.SubmitAsync(Slips.Refer("r-paper"), CancellationToken.None);
 
         Assert.Equal((0, 1), (outcome.Printed, outcome.Pending));
+        Assert.False(printer.Slips.TryRead(out _));
         Assert.Equal(1, _store.CountPrintJobsPending());
         Assert.Equal([ConsoleConditions.PrinterOutOfPaper], _console.State.Attentions);
         Assert.Equal(LightPattern.Blink1Hz, _console.Output.Yellow);
@@ -86,6 +87,30 @@ public sealed class SlipPrintQueueTests : IDisposable
         Assert.Equal(["r-paper"], printed.QrCodes);
         Assert.Equal(LightState.Ready, _console.Output.State);
         Assert.Equal(0, _store.CountPrintJobsPending());
+    }
+
+    [Fact]
+    public async Task SubmitAsync_PaperRunsOutDuringTheSlip_KeptAndPrintedWholeWhenPaperIsBack()
+    {
+        await using var pty = await PtyPair.StartAsync(_temp.Path);
+        using var printer = new FakeEscPosPrinter(pty.PrinterPath);
+        printer.RunOutOfPaperAfter(1);
+        await using var queue = Queue(pty);
+
+        var outcome = await queue.SubmitAsync(Slips.Refer("r-torn"), CancellationToken.None);
+        var torn = await printer.NextSlipAsync();
+
+        Assert.Equal(1, outcome.Pending);
+        Assert.Equal([ConsoleConditions.PrinterOutOfPaper], _console.State.Attentions);
+
+        queue.Start();
+        printer.Status = PrinterStatus.Ready;
+        var whole = await printer.NextSlipAsync();
+        await _console.WaitForAsync(s => s.Attentions.IsEmpty);
+
+        Assert.Equal(torn.Texts, whole.Texts);
+        Assert.Equal(0, _store.CountPrintJobsPending());
+        Assert.Equal("printer took it after 2 attempt(s)", Assert.Single(_store.Audit("r-torn"), a => a.Action == "slip-printed").Detail);
     }
 
     [Fact]
