@@ -96,9 +96,8 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
         var thumbnail = display is not null ? SlipThumbnail.Render(display, result.Heatmap, result.HeatmapWidth, result.HeatmapHeight) : null;
         var slip = SlipComposer.Compose(result, slipSettings, thumbnail);
 
-        // The queue keeps the slip (and raises attention) while the printer cannot take it; it prints when the printer is back.
-        var outcome = await printer.SubmitAsync(slip, cancellationToken).ConfigureAwait(false);
-        var printed = (slip.Emphasise ? "refer slip" : "slip") + (outcome.AllPrinted ? "" : " kept in the print queue: " + outcome.HeldBecause);
+        // Recorded in the print queue, printed by its loop: kept (with the attention light) while the printer cannot take it.
+        await printer.EnqueueAsync(slip, cancellationToken).ConfigureAwait(false);
 
         // Then the pictures: the overlay, and the DICOM answer for the console or PACS.
         string? heatmapPath = null;
@@ -111,7 +110,7 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
         }
 
         outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
-        store.MarkActed(result.Id, [("printed", printed), ("lights", light.ToString())], clock.GetUtcNow());
+        store.MarkActed(result.Id, [("slip-queued", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
 }

@@ -72,15 +72,18 @@ public sealed partial class SlipPrintQueue : ISlipPrinter, IAsyncDisposable
     /// <summary>Records the slip, writes its preview, and prints what the printer will take now.</summary>
     public async Task<PrintOutcome> SubmitAsync(Slip slip, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(slip);
-        _journal.EnqueuePrintJob(slip.ResultId, EscPos.Encode(slip), reprint: false, _clock.GetUtcNow());
-        if (_options.PreviewDirectory is { } previews)
-        {
-            await File.WriteAllLinesAsync(Path.Combine(previews, slip.ResultId + ".txt"), slip.Lines, cancellationToken).ConfigureAwait(false);
-            await File.WriteAllBytesAsync(Path.Combine(previews, slip.ResultId + ".png"), PngEncoder.Encode(SlipPreview.Render(slip)), cancellationToken).ConfigureAwait(false);
-        }
-
+        await RecordAsync(slip, cancellationToken).ConfigureAwait(false);
         return await DrainAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records the slip and its preview and leaves the printing to the loop: a slip takes seconds on a 9600 baud wire,
+    /// and the screening pipeline must not wait for paper.
+    /// </summary>
+    public async Task EnqueueAsync(Slip slip, CancellationToken cancellationToken)
+    {
+        await RecordAsync(slip, cancellationToken).ConfigureAwait(false);
+        Wake();
     }
 
     /// <summary>
@@ -194,6 +197,17 @@ public sealed partial class SlipPrintQueue : ISlipPrinter, IAsyncDisposable
         _link.Dispose();
         _stop.Dispose();
         _gate.Dispose();
+    }
+
+    private async Task RecordAsync(Slip slip, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(slip);
+        _journal.EnqueuePrintJob(slip.ResultId, EscPos.Encode(slip), reprint: false, _clock.GetUtcNow());
+        if (_options.PreviewDirectory is { } previews)
+        {
+            await File.WriteAllLinesAsync(Path.Combine(previews, slip.ResultId + ".txt"), slip.Lines, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(Path.Combine(previews, slip.ResultId + ".png"), PngEncoder.Encode(SlipPreview.Render(slip)), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Null when printed; else why the job stays.</summary>

@@ -24,7 +24,8 @@ public sealed class SlipQueueRunTests : IDisposable
         {
             var kept = Assert.Single(store.PendingPrintJobs());
             id = kept.ResultId;
-            Assert.Contains(store.Audit(id), a => a.Action == "printed" && a.Detail.Contains("kept in the print queue", StringComparison.Ordinal));
+            Assert.Contains(store.Audit(id), a => a.Action == "slip-queued");
+            Assert.DoesNotContain(store.Audit(id), a => a.Action == "slip-printed");
         }
 
         var second = await ChildProcess.RunAsync(PublishedAppliance.Path, ["run", "--config", config, "--until-idle"], Timeout, _temp.Path);

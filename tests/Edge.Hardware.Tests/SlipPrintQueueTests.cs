@@ -50,13 +50,14 @@ public sealed class SlipPrintQueueTests : IDisposable
     }
 
     [Fact]
-    public async Task SubmitAsync_Chinese_PrinterDecodesGb18030InChineseMode()
+    public async Task EnqueueAsync_ChineseWithTheLoopRunning_PrinterDecodesGb18030InChineseMode()
     {
         await using var pty = await PtyPair.StartAsync(_temp.Path);
         using var printer = new FakeEscPosPrinter(pty.PrinterPath);
         await using var queue = Queue(pty);
+        queue.Start();
 
-        await queue.SubmitAsync(Slips.Refer("r-zh", language: SlipLanguage.Chinese), CancellationToken.None);
+        await queue.EnqueueAsync(Slips.Refer("r-zh", language: SlipLanguage.Chinese), CancellationToken.None);
         var printed = await printer.NextSlipAsync();
 
         Assert.True(printed.ChineseMode);
