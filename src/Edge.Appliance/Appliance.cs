@@ -17,7 +17,7 @@ public sealed partial class Appliance : IAsyncDisposable
 {
     private readonly ILogger _logger;
 
-    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, SlipPrinter printer, ResultOutputs outputs, ThresholdInForce threshold, PatientPseudonym? pseudonym)
+    private Appliance(EdgeOptions options, ILoggerFactory loggers, ScreeningStore store, Spool spool, ModelBundle bundle, OnnxScorer scorer, ConsolePanel lights, IPrinterLink printerLink, SlipPrintQueueOptions printing, ResultOutputs outputs, ThresholdInForce threshold, PatientPseudonym? pseudonym)
     {
         Options = options;
         _logger = loggers.CreateLogger("Edge.Appliance");
@@ -27,11 +27,11 @@ public sealed partial class Appliance : IAsyncDisposable
         Scorer = scorer;
         Lights = lights;
         Outputs = outputs;
-        Printer = printer;
         Threshold = threshold;
         Console = new ConsoleIndicator(lights, new ConsoleSettings(options.Hardware.MuteReferBuzzer, options.Hardware.MuteFaultBuzzer));
         var model = threshold.Model;
         var clock = TimeProvider.System;
+        Printer = new SlipPrintQueue(store, printerLink, (change, ct) => Console.ApplyAsync(change, ct), loggers.CreateLogger("Edge.Printer"), clock, printing);
 
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
         IStage[] stages =
@@ -42,7 +42,7 @@ public sealed partial class Appliance : IAsyncDisposable
             new InferStage(scorer, model),
             new DecideStage(threshold),
             new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, pseudonym, clock),
-            new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
+            new ActStage(Console, Printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);
     }
@@ -60,7 +60,8 @@ public sealed partial class Appliance : IAsyncDisposable
     /// <summary>Lights, buzzer and button on the board profile's GPIO lines (the simulator's current levels for the page).</summary>
     public ConsolePanel Lights { get; }
 
-    public SlipPrinter Printer { get; }
+    /// <summary>The persistent slip queue in front of the printer; <see cref="SlipPrintQueue.ReprintAsync"/> for the page.</summary>
+    public SlipPrintQueue Printer { get; }
 
     public ConsoleIndicator Console { get; }
 
@@ -108,9 +109,10 @@ public sealed partial class Appliance : IAsyncDisposable
             var scorer = OnnxScorer.Create(bundle, options.InferenceSettings(), logger);
             var warmUp = scorer.WarmUp();
             LogModelReady(logger, bundle.Manifest.Name, bundle.Manifest.Version, scorer.ProviderName, warmUp.TotalMilliseconds);
-            SlipPrinter printer = options.Hardware.PrinterPort is { } port
-                ? EscPosPrinter.Open(port, options.Hardware.PrinterBaudRate)
-                : new FileSlipPrinter(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"));
+            // A real printer is opened when first needed, so one that is off at start raises attention, not a failed start.
+            var slips = options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips");
+            IPrinterLink printer = options.Hardware.PrinterPort is { } port ? StreamPrinterLink.Open(port, options.Hardware.PrinterBaudRate) : new FolderPrinterLink(slips);
+            var printing = new SlipPrintQueueOptions { PreviewDirectory = options.Hardware.PrinterPort is null ? slips : null };
             var threshold = new ThresholdInForce(new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256), bundle.Manifest.Threshold, options.Decision.Threshold, store.CurrentThresholdOverride());
             if (threshold.StoredOverrideLapsed)
             {
@@ -118,12 +120,15 @@ public sealed partial class Appliance : IAsyncDisposable
             }
 
             AuditThresholdInForce(store, threshold);
-            var appliance = new Appliance(options, loggers, store, spool, bundle, scorer, lights, printer, new ResultOutputs(options.Output.Path), threshold, pseudonym);
+            var appliance = new Appliance(options, loggers, store, spool, bundle, scorer, lights, printer, printing, new ResultOutputs(options.Output.Path), threshold, pseudonym);
             var console = appliance.Console;
             (selection.Refused.Count > 0 ? console.ApplyAsync(new ConsoleEvent.FaultRaised(ConsoleConditions.ModelRefused), CancellationToken.None) : console.ShowAsync(CancellationToken.None)).GetAwaiter().GetResult();
 
             // Ends when the panel is disposed and its gesture channel completes.
-            _ = console.FollowButtonAsync(lights.Gestures, printer.ReprintLastAsync, CancellationToken.None);
+            _ = console.FollowButtonAsync(lights.Gestures, appliance.Printer.ReprintLastAsync, CancellationToken.None);
+
+            // Slips an earlier run left unprinted go out first, once each.
+            appliance.Printer.Start();
             return appliance;
         }
         catch
@@ -231,8 +236,8 @@ public sealed partial class Appliance : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Pipeline.DisposeAsync().ConfigureAwait(false);
+        await Printer.DisposeAsync().ConfigureAwait(false);
         await Lights.DisposeAsync().ConfigureAwait(false);
-        Printer.Dispose();
         Scorer.Dispose();
         Store.Dispose();
     }

@@ -93,6 +93,12 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
             await forwarder.SendDueAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        if (untilIdle && !cancellationToken.IsCancellationRequested)
+        {
+            // Slips an earlier run kept go out before stopping too, not only when the background loop gets to them.
+            await appliance.Printer.DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (untilIdle && sync is not null && !cancellationToken.IsCancellationRequested)
         {
             var left = await sync.DrainAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);

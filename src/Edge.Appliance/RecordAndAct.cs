@@ -79,7 +79,7 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 }
 
 /// <summary>Tells the technician: lights, slip, then heatmap overlay, DICOM answer and results log; then marks the result acted upon.</summary>
-public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, DicomResultOutput dicomResults, TimeProvider clock) : IStage
+public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, DicomResultOutput dicomResults, TimeProvider clock) : IStage
 {
     /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
     private const int OverlayMaxSide = 768;
@@ -99,32 +99,25 @@ public sealed class ActStage(ConsoleIndicator console, ISlipPrinter printer, Res
 
         // Lights before paper: a jammed printer must not keep a referral off the tower.
         var light = await console.ResultSettledAsync(result, cancellationToken).ConfigureAwait(false);
-        var slip = SlipComposer.Compose(result, slipSettings);
-        var printed = slip.Emphasise ? "refer slip" : "slip";
-        try
-        {
-            await printer.PrintAsync(slip, cancellationToken).ConfigureAwait(false);
-            await console.ApplyAsync(new ConsoleEvent.AttentionCleared(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            // The result is recorded; the slip can be reprinted from the page or the button once the printer is back.
-            await console.ApplyAsync(new ConsoleEvent.AttentionRaised(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
-            printed = "not printed: " + ex.Message;
-        }
+        var display = result.Heatmap is not null && item.Image is { } shown ? DisplayImage.Render(shown, maxSide: OverlayMaxSide) : null;
+        var thumbnail = display is not null ? SlipThumbnail.Render(display, result.Heatmap, result.HeatmapWidth, result.HeatmapHeight) : null;
+        var slip = SlipComposer.Compose(result, slipSettings, thumbnail);
+
+        // Recorded in the print queue, printed by its loop: kept (with the attention light) while the printer cannot take it.
+        await printer.EnqueueAsync(slip, cancellationToken).ConfigureAwait(false);
 
         // Then the pictures: the overlay, and the DICOM answer for the console or PACS.
         string? heatmapPath = null;
-        if (result.Heatmap is { } heatmap && item.Image is { } image)
+        if (result.Heatmap is { } heatmap && display is not null)
         {
-            var overlay = HeatmapOverlay.Render(DisplayImage.Render(image, maxSide: OverlayMaxSide), heatmap, result.HeatmapWidth, result.HeatmapHeight);
+            var overlay = HeatmapOverlay.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight);
             heatmapPath = outputs.HeatmapPathOf(result.Id);
             await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
             await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
         }
 
         outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
-        store.MarkActed(result.Id, [("printed", printed), ("lights", light.ToString())], clock.GetUtcNow());
+        store.MarkActed(result.Id, [("slip-queued", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
 }

@@ -89,6 +89,10 @@ public static class ConsoleConditions
     public const string Inference = "inference";
     public const string PrinterOffline = "printer-offline";
     public const string PrinterOutOfPaper = "printer-out-of-paper";
+
+    /// <summary>The roll's near-end sensor: slips still print, but a new roll is due.</summary>
+    public const string PrinterPaperLow = "printer-paper-low";
+    public const string PrinterCoverOpen = "printer-cover-open";
     public const string DiskLow = "disk-low";
 }
 
@@ -297,6 +301,12 @@ public abstract record SlipBlock
     public sealed record ScoreBar(double Score, double Threshold) : SlipBlock;
 
     public sealed record QrCode(string Data) : SlipBlock;
+
+    /// <summary>
+    /// A grayscale picture (row-major, 0 black .. 255 white) the printer shows dithered to its dots: the heatmap thumbnail,
+    /// the image on the left and where the model looked on the right. At most the paper's width; centred.
+    /// </summary>
+    public sealed record Picture(int Width, int Height, byte[] Gray) : SlipBlock;
 }
 
 /// <summary>A printed triage slip for a 58 mm roll (32 columns of Font A; a Chinese character takes two).</summary>
@@ -323,7 +333,10 @@ public static class SlipComposer
     /// <summary>Columns of the score bar in the text form; the printed bar is a raster the full paper width.</summary>
     private const int BarColumns = Width - 2;
 
-    public static Slip Compose(ScreeningResult result, SlipSettings settings)
+    /// <param name="result">The recorded result.</param>
+    /// <param name="settings">The site's slip settings.</param>
+    /// <param name="thumbnail">The image beside where the model looked, for screened results whose image is at hand.</param>
+    public static Slip Compose(ScreeningResult result, SlipSettings settings, SlipBlock.Picture? thumbnail = null)
     {
         var zh = settings.Language == SlipLanguage.Chinese;
         var local = TimeZoneInfo.ConvertTime(result.ScreenedAt, settings.TimeZone);
@@ -357,6 +370,17 @@ public static class SlipComposer
                 blocks.Add(new SlipBlock.Text(refer ? (zh ? "今日留痰送检 Sputum/Xpert" : "Sputum / Xpert today") : (zh ? "常规诊疗 Routine care" : "Routine care"), Centred: true));
                 blocks.Add(new SlipBlock.Text(string.Create(CultureInfo.InvariantCulture, $"Score {p * 100:0.0} / threshold {decision.Threshold * 100:0.0}")));
                 blocks.Add(new SlipBlock.ScoreBar(p, decision.Threshold));
+                if (thumbnail is not null)
+                {
+                    blocks.Add(thumbnail);
+                    if (zh)
+                    {
+                        blocks.Add(new SlipBlock.Text("左 胸片 | 右 AI关注区域", Centred: true));
+                    }
+
+                    blocks.Add(new SlipBlock.Text("Left: image | Right: AI focus", Centred: true));
+                }
+
                 break;
             case ScreeningStatus.Rejected:
                 if (zh)
@@ -411,6 +435,7 @@ public static class SlipComposer
         SlipBlock.Rule => new string('-', Width),
         SlipBlock.ScoreBar b => ScoreBarText(b),
         SlipBlock.QrCode q => $"[QR {ShortId(q.Data)}]",
+        SlipBlock.Picture p => Centre($"[picture {p.Width}x{p.Height}]", Width),
         _ => "",
     };
 

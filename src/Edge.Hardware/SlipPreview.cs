@@ -38,6 +38,7 @@ public static class SlipPreview
         SlipBlock.Rule => LineHeight / 2,
         SlipBlock.ScoreBar => EscPos.ScoreBarDots(new SlipBlock.ScoreBar(0, 0)).GetLength(0) + 8,
         SlipBlock.QrCode => QrSide + LineHeight,
+        SlipBlock.Picture p => p.Height + 8,
         _ => 0,
     };
 
@@ -58,6 +59,18 @@ public static class SlipPreview
                     for (var x = 0; x < dots.GetLength(1); x++)
                     {
                         image.Pixels[((top + 4 + y) * Width) + x] = dots[y, x] ? Ink : Paper;
+                    }
+                }
+
+                break;
+            case SlipBlock.Picture picture:
+                var pictureDots = EscPos.PictureDots(picture);
+                var pictureLeft = (Width - picture.Width) / 2;
+                for (var y = 0; y < picture.Height; y++)
+                {
+                    for (var x = 0; x < picture.Width; x++)
+                    {
+                        image.Pixels[((top + 4 + y) * Width) + pictureLeft + x] = pictureDots[y, x] ? Ink : Paper;
                     }
                 }
 

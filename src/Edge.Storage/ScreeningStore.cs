@@ -491,6 +491,7 @@ public sealed partial class ScreeningStore : IDisposable
         }
 
         MigrateSync(connection);
+        MigratePrinting(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>

@@ -73,6 +73,48 @@ public sealed class ConsolePanelTests
         Assert.Equal((PinValue.High, PinValue.Low), (on, driver.Level(Profile.Sync.Offset)));
     }
 
+    /// <summary>
+    /// The console's line sequences per situation, through the state machine and the simulator driver: each line's history
+    /// of levels (H/L) from start; "wait:N" runs the loop for N ms of the manual clock.
+    /// </summary>
+    [Theory]
+    [InlineData("normal", "received norefer", "green=HLH yellow=HL red= buzzer= sync=")]
+    [InlineData("refer", "received refer wait:1000 ack", "green=HLH yellow=HL red=HL buzzer=HLHL sync=")]
+    [InlineData("reject", "received notscreened wait:1000 ack", "green=HLH yellow=HLHL red= buzzer= sync=")]
+    [InlineData("fault", "received fault:inference wait:1000", "green=HL yellow=HL red=HLHLH buzzer=HLHLHL sync=")]
+    [InlineData("fault-silenced", "fault:model-not-loaded wait:300 ack wait:700", "green=HL yellow= red=HLHLH buzzer=HLHL sync=")]
+    [InlineData("printer-out", "attention:printer-out-of-paper wait:1000 clear:printer-out-of-paper", "green=HLH yellow=HLHL red= buzzer= sync=")]
+    [InlineData("offline", "sync:synced wait:1000 sync:backlog wait:1000 sync:offline", "green=H yellow= red= buzzer= sync=HLHL")]
+    [InlineData("refer-outranks-printer-out", "attention:printer-offline received refer", "green=HL yellow=HL red=H buzzer=H sync=")]
+    public async Task ShowAsync_Situation_LineSequence(string situation, string events, string expected)
+    {
+        var (panel, driver, clock) = Open();
+        await using var owned = panel;
+        var applied = new List<string>();
+        await panel.ShowAsync(Output(""), CancellationToken.None);
+
+        foreach (var token in events.Split(' '))
+        {
+            if (token.StartsWith("wait:", StringComparison.Ordinal))
+            {
+                for (var t = 0; t < int.Parse(token[5..], System.Globalization.CultureInfo.InvariantCulture); t += 10)
+                {
+                    clock.Advance(10);
+                    panel.Refresh();
+                }
+
+                continue;
+            }
+
+            applied.Add(token);
+            await panel.ShowAsync(Output(string.Join(' ', applied)), CancellationToken.None);
+        }
+
+        var history = string.Join(' ', new[] { "green", "yellow", "red", "buzzer", "sync" }.Select(line =>
+            $"{line}={string.Concat(driver.Changes.Where(c => c.Name == line).Select(c => c.Value == PinValue.High ? 'H' : 'L'))}"));
+        Assert.True(expected == history, $"{situation}: expected {expected}, got {history}");
+    }
+
     [Theory]
     [InlineData(20, null)]
     [InlineData(40, ButtonGesture.ShortPress)]
@@ -223,6 +265,9 @@ public sealed class ConsolePanelTests
         ["refer"] => new ConsoleEvent.Screened(Referral.Refer),
         ["norefer"] => new ConsoleEvent.Screened(Referral.NoRefer),
         ["ack"] => new ConsoleEvent.Acknowledged(),
+        ["notscreened"] => new ConsoleEvent.NotScreened(),
+        ["attention", var name] => new ConsoleEvent.AttentionRaised(name),
+        ["clear", var name] => new ConsoleEvent.AttentionCleared(name),
         ["fault", var name] => new ConsoleEvent.FaultRaised(name),
         ["sync", var state] => new ConsoleEvent.SyncChanged(Enum.Parse<SyncState>(state, ignoreCase: true)),
         _ => throw new ArgumentException(token),

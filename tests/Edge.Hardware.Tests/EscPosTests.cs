@@ -14,6 +14,7 @@ public sealed class EscPosTests
     [InlineData("no-refer")]
     [InlineData("rejected")]
     [InlineData("refer-zh")]
+    [InlineData("refer-thumbnail")]
     public void Encode_Scenario_MatchesGoldenBytes(string scenario)
     {
         var bytes = EscPos.Encode(Scenario(scenario));
@@ -74,31 +75,132 @@ public sealed class EscPosTests
     }
 
     [Fact]
-    public async Task FileSlipPrinter_Print_WritesBytesAndTextAndReprintsTheLast()
+    public void Encode_ReferWithThumbnail_CentredRasterOfThePictureDots()
     {
-        using var temp = new TempDirectory();
-        using var printer = new FileSlipPrinter(temp.Path);
-        var slip = Scenario("no-refer");
+        var slip = Scenario("refer-thumbnail");
+        var picture = (SlipBlock.Picture)slip.Blocks.Single(b => b is SlipBlock.Picture);
+        var bytes = EscPos.Encode(slip);
+        var rowBytes = (picture.Width + 7) / 8;
 
-        Assert.False(await printer.ReprintLastAsync(CancellationToken.None));
-        await printer.PrintAsync(slip, CancellationToken.None);
-        File.Delete(temp.Combine(ResultId + ".escpos"));
-        Assert.True(await printer.ReprintLastAsync(CancellationToken.None));
+        byte[] header = [0x1B, 0x61, 1, 0x1D, 0x76, 0x30, 0, (byte)rowBytes, 0, (byte)picture.Height, (byte)(picture.Height >> 8)];
+        var at = bytes.AsSpan().IndexOf(header);
 
-        Assert.Equal(EscPos.Encode(slip), File.ReadAllBytes(temp.Combine(ResultId + ".escpos")));
-        Assert.Equal(slip.Lines, File.ReadAllLines(temp.Combine(ResultId + ".txt")));
+        Assert.True(at > 0);
+        var dots = EscPos.PictureDots(picture);
+        var raster = bytes.AsSpan(at + 11, rowBytes * picture.Height);
+        for (var y = 0; y < picture.Height; y += 17)
+        {
+            for (var x = 0; x < picture.Width; x += 13)
+            {
+                Assert.Equal(dots[y, x], (raster[(y * rowBytes) + (x / 8)] & (0x80 >> (x % 8))) != 0);
+            }
+        }
+
+        Assert.Contains("Left: image | Right: AI focus", slip.Lines.Select(l => l.Trim()));
+    }
+
+    [Theory]
+    [InlineData(0, 1.0)]
+    [InlineData(255, 0.0)]
+    [InlineData(128, 0.5)]
+    public void PictureDots_UniformGray_InkInProportion(byte gray, double ink)
+    {
+        var picture = new SlipBlock.Picture(64, 64, Enumerable.Repeat(gray, 64 * 64).ToArray());
+
+        var dots = EscPos.PictureDots(picture);
+
+        Assert.InRange(dots.Cast<bool>().Count(d => d) / (64.0 * 64.0), ink - 0.02, ink + 0.02);
     }
 
     [Fact]
-    public async Task EscPosPrinter_Print_WritesTheEncodedSlipToTheStream()
+    public void PictureDots_WiderThanThePaper_Throws()
     {
-        using var stream = new MemoryStream();
-        var slip = Scenario("rejected");
-        var printer = new EscPosPrinter(stream);
+        Assert.Throws<ArgumentException>(() => EscPos.PictureDots(new SlipBlock.Picture(400, 1, new byte[400])));
+    }
 
-        await printer.PrintAsync(slip, CancellationToken.None);
+    [Fact]
+    public void Thumbnail_HeatInTheUpperLeft_DarkerThereOnTheRightPanelOnly()
+    {
+        var picture = Slips.Thumbnail();
+        var panel = (int)Math.Round(200 * SlipThumbnail.PanelSide / 240.0);
+        double Mean(int left, int top) => Enumerable.Range(top, 20).SelectMany(y => Enumerable.Range(left, 20).Select(x => (double)picture.Gray[(y * picture.Width) + x])).Average();
 
-        Assert.Equal(EscPos.Encode(slip), stream.ToArray());
+        var gap = picture.Width - (2 * panel);
+        var hot = Mean(panel + gap + 25, 45);
+        var cold = Mean(panel + gap + 120, 150);
+
+        Assert.InRange(gap, 8, 32);
+        Assert.Equal(SlipThumbnail.PanelSide, picture.Height);
+        Assert.InRange(Mean(25, 45), 0, 120);
+        Assert.True(hot < cold - 60, $"hot {hot:0} vs cold {cold:0}");
+    }
+
+    [Theory]
+    [InlineData(0x12, 0x12, 0x12, 0x12, "ready")]
+    [InlineData(0x1A, 0x32, 0x12, 0x72, "printer-out-of-paper")]
+    [InlineData(0x12, 0x12, 0x12, 0x1E, "printer-paper-low")]
+    [InlineData(0x1A, 0x16, 0x12, 0x12, "printer-cover-open")]
+    [InlineData(0x1A, 0x12, 0x12, 0x12, "printer-offline")]
+    [InlineData(0x1A, 0x52, 0x1A, 0x12, "printer-offline (error)")]
+    public void DecodeStatus_DleEotAnswers_Conditions(byte printer, byte offline, byte error, byte paper, string expected)
+    {
+        var status = EscPosStatus.Decode(printer, offline, error, paper);
+
+        Assert.Equal(expected, status.Describe());
+        Assert.Equal(expected is "ready" or "printer-paper-low", status.CanPrint);
+        var answers = EscPosStatus.Encode(status);
+        Assert.Equal(status, EscPosStatus.Decode(answers[0], answers[1], answers[2], answers[3]));
+    }
+
+    [Theory]
+    [InlineData(0x12, true)]
+    [InlineData(0x7E, true)]
+    [InlineData(0x13, false)]
+    [InlineData(0x92, false)]
+    [InlineData(0x02, false)]
+    public void IsStatusByte_FixedBits_Recognised(byte value, bool expected) => Assert.Equal(expected, EscPosStatus.IsStatusByte(value));
+
+    [Fact]
+    public async Task SubmitAsync_SimulatedPrinter_WritesBytesTextAndPreviewAndReprints()
+    {
+        using var temp = new TempDirectory();
+        using var store = Edge.Storage.ScreeningStore.Open(temp.Combine("edge.db"));
+        var probe = new ConsoleProbe();
+        var slips = temp.Combine("slips");
+        await using var queue = new SlipPrintQueue(store, new FolderPrinterLink(slips), probe.ApplyAsync, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, new SlipPrintQueueOptions { PreviewDirectory = slips });
+        var slip = Scenario("no-refer");
+
+        Assert.False(await queue.ReprintLastAsync(CancellationToken.None));
+        Assert.True((await queue.SubmitAsync(slip, CancellationToken.None)).AllPrinted);
+        File.Delete(Path.Combine(slips, ResultId + ".escpos"));
+        Assert.True(await queue.ReprintLastAsync(CancellationToken.None));
+
+        Assert.Equal(EscPos.Encode(slip), File.ReadAllBytes(Path.Combine(slips, ResultId + ".escpos")));
+        Assert.Equal(slip.Lines, File.ReadAllLines(Path.Combine(slips, ResultId + ".txt")));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(slips, ResultId + ".png"))[..4]);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_SimulatedPrinterOutOfPaper_KeptUntilWakeAfterPaperIsBack()
+    {
+        using var temp = new TempDirectory();
+        using var store = Edge.Storage.ScreeningStore.Open(temp.Combine("edge.db"));
+        var probe = new ConsoleProbe();
+        var link = new FolderPrinterLink(temp.Path) { Status = PrinterStatus.Ready with { PaperOut = true } };
+        await using var queue = new SlipPrintQueue(store, link, probe.ApplyAsync, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, new SlipPrintQueueOptions { RetryInterval = TimeSpan.FromHours(1) });
+
+        var held = await queue.SubmitAsync(Scenario("refer"), CancellationToken.None);
+        Assert.True(await queue.ReprintAsync(ResultId, CancellationToken.None));
+        queue.Start();
+        link.Status = PrinterStatus.Ready;
+        queue.Wake();
+        await probe.WaitForAsync(s => s.Attentions.IsEmpty);
+
+        Assert.Equal((0, 1), (held.Printed, held.Pending));
+        Assert.Equal(0, store.CountPrintJobsPending());
+        Assert.Single(store.Audit(ResultId), a => a.Action == "slip-printed");
+        Assert.DoesNotContain(store.Audit(ResultId), a => a.Action == "reprint-requested");
+        Assert.True(File.Exists(temp.Combine(ResultId + ".escpos")));
     }
 
     private const string ResultId = "20260301T080000Z-0000000000abcd";
@@ -113,6 +215,7 @@ public sealed class EscPosTests
             Qc = QcReport.Of([new QcFinding("body-part-not-chest", QcVerdict.Reject, "Body part is HIP, not chest, so this image was not screened.")]),
         }, Settings),
         "refer-zh" => SlipComposer.Compose(Result(0.72, Referral.Refer), Settings with { Language = SlipLanguage.Chinese }),
+        "refer-thumbnail" => SlipComposer.Compose(Result(0.72, Referral.Refer), Settings, Slips.Thumbnail()),
         _ => throw new ArgumentException(name),
     };
 
