@@ -49,7 +49,7 @@ public static class CollectorCli
             cancel.Cancel();
         });
 
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information).AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
         try
         {
             var options = CollectorOptions.Load(args.Length == 3 ? args[2] : null);
