@@ -58,8 +58,9 @@ public static class CollectorCli
             await host.WaitAsync(cancel.Token).ConfigureAwait(false);
             return 0;
         }
-        catch (CollectorException ex)
+        catch (Exception ex) when (ex is CollectorException or IOException)
         {
+            // IOException: the dashboard's address is taken or not ours to bind.
             Console.Error.WriteLine("edge-collector: " + ex.Message);
             return 1;
         }

@@ -44,6 +44,7 @@ public sealed class CollectorHost : IAsyncDisposable
 
         clock ??= TimeProvider.System;
         var store = OpenStore(options);
+        CollectorHost? host = null;
         try
         {
             await store.MigrateAsync(cancellationToken).ConfigureAwait(false);
@@ -60,7 +61,7 @@ public sealed class CollectorHost : IAsyncDisposable
             }
 
             var ingest = new MqttIngest(options.Mqtt, store, loggers.CreateLogger("Edge.Collector.Ingest"), clock);
-            var host = new CollectorHost(store, ingest, web);
+            host = new CollectorHost(store, ingest, web);
             if (web is not null)
             {
                 await web.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -72,7 +73,16 @@ public sealed class CollectorHost : IAsyncDisposable
         }
         catch
         {
-            await store.DisposeAsync().ConfigureAwait(false);
+            // A web port already taken, a store that cannot be migrated: nothing is left running behind the exception.
+            if (host is not null)
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }

@@ -66,8 +66,11 @@ public sealed partial class MqttIngest
     {
         using var client = new MqttClientFactory().CreateMqttClient();
         var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        client.DisconnectedAsync += _ =>
+        var reason = "";
+        client.DisconnectedAsync += e =>
         {
+            // The broker's reason (e.g. SessionTakenOver when another collector connects with our client id).
+            Volatile.Write(ref reason, e.Reason.ToString());
             Volatile.Read(ref lost).TrySetResult();
             return Task.CompletedTask;
         };
@@ -98,7 +101,7 @@ public sealed partial class MqttIngest
                     await ConnectAsync(client, cancellationToken).ConfigureAwait(false);
                     failures = 0;
                     await Volatile.Read(ref lost).Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                    LogConnectionLost(_logger, _options.Host, _options.Port, 1, "disconnected");
+                    LogConnectionLost(_logger, _options.Host, _options.Port, 1, "disconnected: " + Volatile.Read(ref reason));
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

@@ -178,6 +178,18 @@ public sealed class IngestTests(PostgresFixture postgres) : IAsyncLifetime
         _loggers.AssertNoErrors();
     }
 
+    [Fact]
+    public async Task StartAsync_WebAddressTaken_ThrowsIOException()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var options = Options("c-port");
+        options.Web.Urls = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        // The CLI reports this as a start-up failure (exit 1), not a crash.
+        await Assert.ThrowsAnyAsync<IOException>(() => CollectorHost.StartAsync(options, _loggers.Factory, CancellationToken.None));
+    }
+
     public async Task DisposeAsync()
     {
         await _broker.DisposeAsync();
