@@ -1,0 +1,3 @@
+using Edge.Collector;
+
+return await CollectorCli.RunAsync(args).ConfigureAwait(false);
