@@ -180,8 +180,18 @@ public static partial class Cli
         var options = EdgeOptions.Load(arguments.Config);
         using var loggers = CreateLoggers();
         await using var appliance = Appliance.Start(options, loggers);
+
+        // Under systemd (Type=notify): ready once the model is loaded and the record open; keep-alives only while the
+        // pipeline's stages are all running, so a dead stage gets the service restarted by the watchdog.
+        using var systemd = SystemdNotifier.FromEnvironment();
+        using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watchdog = systemd?.RunWatchdogAsync(() => appliance.Pipeline.IsRunning, stopWatchdog.Token) ?? Task.CompletedTask;
+        systemd?.Ready();
+        using var stopping = cancellationToken.Register(() => systemd?.Stopping());
         var service = new IntakeService(appliance, loggers);
         var lines = await service.RunAsync(arguments.UntilIdle, cancellationToken).ConfigureAwait(false);
+        await stopWatchdog.CancelAsync().ConfigureAwait(false);
+        await watchdog.ConfigureAwait(false);
         if (arguments.UntilIdle)
         {
             ResultTable.Write(Console.Out, lines);
