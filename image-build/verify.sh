@@ -27,21 +27,22 @@ mapfile -t depends < <(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; 
 base=$(image-build/rootfs.sh "$CACHE" "${depends[@]}")
 image-build/binfmt.sh
 
+# The cached rootfs stays pristine: the run sees it through an overlay whose upper layer (this run's changes, the
+# results included) is under out/image/verify/upper.
 work=$OUT/verify
-rm -rf "$work" && mkdir -p "$work"
-root=$work/rootfs
-log "copying the cached rootfs $(basename "$base")"
-cp -a --reflink=auto "$base" "$root"
-mkdir -p "$root/tmp/edge/samples"
-cp "$deb" "$root/tmp/edge/"
-cp "${samples[@]}" "$root/tmp/edge/samples/"
+rm -rf "$work" && mkdir -p "$work/upper" "$work/overlay-work" "$work/rootfs"
+upper=$work/upper
+log "using the cached rootfs $(basename "$base")"
+mkdir -p "$upper/tmp/edge/samples"
+cp "$deb" "$upper/tmp/edge/"
+cp "${samples[@]}" "$upper/tmp/edge/samples/"
 
 # The newer package: the same files under a higher version, as a field upgrade would bring.
 newer_version="$version+verify1"
 repack=$work/repack
 dpkg-deb -R "$deb" "$repack"
 sed -i "s/^Version: .*/Version: $newer_version/" "$repack/DEBIAN/control"
-dpkg-deb --root-owner-group -Zxz --build "$repack" "$root/tmp/edge/newer.deb" >/dev/null
+dpkg-deb --root-owner-group -Znone --build "$repack" "$upper/tmp/edge/newer.deb" >/dev/null
 
 # ONNX Runtime reads /proc/cpuinfo to pick kernels and refuses the host's x86 one under qemu: an arm64 one (features
 # qemu emulates) is bind-mounted over it, in a private mount namespace so nothing outside sees it.
@@ -50,7 +51,7 @@ for ((i = 0; i < cpus; i++)); do
   printf 'processor\t: %d\nBogoMIPS\t: 62.50\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$i"
 done > "$work/cpuinfo"
 
-cat > "$root/tmp/edge/inside.sh" <<'EOF'
+cat > "$upper/tmp/edge/inside.sh" <<'EOF'
 #!/bin/sh
 # Runs inside the arm64 rootfs (every program here is arm64, run by qemu through binfmt_misc).
 set -eu
@@ -100,21 +101,22 @@ dpkg --purge edge-appliance >/dev/null
 test ! -e /var/lib/edge && test ! -e /etc/edge
 echo "remove: data and configuration kept, service disabled; purge: both gone"
 EOF
-chmod 0755 "$root/tmp/edge/inside.sh"
+chmod 0755 "$upper/tmp/edge/inside.sh"
 
 log "running the arm64 checks under qemu-aarch64 ($(qemu-aarch64-static --version | head -1))"
 start=$(date +%s)
-# Mount namespace: /proc (with the arm64 cpuinfo over it), /dev and /sys for the chroot vanish with it. Network stays
-# (apt may fetch a missing dependency); the selftest's port check binds nothing outside the chroot's loopback use.
+# Mount namespace: the overlay, /proc (with the arm64 cpuinfo over it), /dev and /sys vanish with it. The network is
+# the host's (apt may fetch a dependency the cache lacks); selftest's port check briefly binds the DICOM port 11112.
 unshare -m --propagation private sh -c '
   set -e
-  root=$1 cpuinfo=$2
+  base=$1 work=$2 cpuinfo=$3 root=$2/rootfs
+  mount -t overlay overlay -o "lowerdir=$base,upperdir=$work/upper,workdir=$work/overlay-work" "$root"
   mount -t proc proc "$root/proc"
   mount --bind "$cpuinfo" "$root/proc/cpuinfo"
   mount --bind /dev "$root/dev"
   mount -t sysfs -o ro sysfs "$root/sys" 2>/dev/null || mount --bind -o ro /sys "$root/sys"
   exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /tmp/edge/inside.sh
-' _ "$root" "$work/cpuinfo" 2>&1 | tee "$work/inside.log"
+' _ "$base" "$work" "$work/cpuinfo" 2>&1 | tee "$work/inside.log"
 log "arm64 checks took $(($(date +%s) - start)) s"
 
 # The same samples through the amd64 build on this machine, with the packaged model, key and configuration.
@@ -124,25 +126,27 @@ sed -e "s|/usr/share/edge/models/tb-cxr|$x64/usr/share/edge/models/tb-cxr|" -e "
     -e "s|/var/lib/edge|$ref/data|g" "$x64/etc/edge/appsettings.json" > "$ref/appsettings.json"
 "$x64/usr/lib/edge-appliance/edge-appliance" screen --config "$ref/appsettings.json" --format jsonl "${samples[@]}" > "$ref/amd64.jsonl"
 
-/usr/bin/python3 - "$root/tmp/edge/arm64.jsonl" "$ref/amd64.jsonl" "$TOLERANCE" <<'EOF'
+/usr/bin/python3 - "$work/upper/tmp/edge/arm64.jsonl" "$ref/amd64.jsonl" "$TOLERANCE" <<'EOF'
 import json, os, sys
 arm = {os.path.basename(l["file"]): l for l in map(json.loads, open(sys.argv[1]))}
 x64 = {os.path.basename(l["file"]): l for l in map(json.loads, open(sys.argv[2]))}
 tolerance = float(sys.argv[3])
 bad = 0
-print(f"{'file':<36} {'arm64 (qemu)':>14} {'amd64':>14} {'|diff|':>10}  decision")
+outcome = lambda l: "-" if l is None else f"{l['status']}/{l.get('decision') or ','.join(l['qc']['codes']) or '-'}"
+print(f"{'file':<36} {'arm64 (qemu)':>14} {'amd64':>14} {'|diff|':>10}  status/decision (arm64 | amd64)")
 for name in sorted(x64):
     a, x = arm.get(name), x64[name]
     sa, sx = (a or {}).get("score"), x.get("score")
-    same = a is not None and a["status"] == x["status"] and a.get("decision") == x.get("decision") and (
+    same = a is not None and a["status"] == x["status"] and a.get("decision") == x.get("decision") and \
+        a["qc"]["codes"] == x["qc"]["codes"] and (
         (sa is None and sx is None) or (sa is not None and sx is not None and abs(sa - sx) <= tolerance))
     diff = f"{abs(sa - sx):.2e}" if sa is not None and sx is not None else "-"
     fmt = lambda s: f"{s:.8f}" if s is not None else "-"
-    print(f"{name:<36} {fmt(sa):>14} {fmt(sx):>14} {diff:>10}  {(a or {}).get('decision')}/{x.get('decision')} {'ok' if same else 'DIFFERENT'}")
+    print(f"{name:<36} {fmt(sa):>14} {fmt(sx):>14} {diff:>10}  {outcome(a)} | {outcome(x)}  {'same' if same else 'DIFFERENT'}")
     bad += not same
 if len(arm) != len(x64) or not x64 or bad:
     sys.exit("verify: arm64 and amd64 results differ")
-print(f"verify: {len(x64)} sample(s): arm64 scores equal amd64 within {tolerance}")
+print(f"verify: {len(x64)} sample(s): same status, decision and QC codes; scores (0-100 scale, as reported) within {tolerance}")
 EOF
 log "passed"
 exit
