@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds the appliance packages: for each architecture, the Native AOT binary, its native libraries, the model bundle,
 # configuration, systemd unit and udev rule, as edge-appliance_<version>_<arch>.deb with a CycloneDX SBOM beside it.
-#   image-build/build.sh [arm64|amd64]...     (default: both; run from the repository root, as root or with fakeroot)
+#   image-build/build.sh [--prebuilt] [arm64|amd64]...   (default: both; from the repository root, as root)
+#   --prebuilt: package the binaries already in out/bin/RID (what `./edge test` published minutes before) instead of
+#   publishing again (a rebuild of the libraries in between would make the AOT compile run again: minutes).
 # Output: out/image/ (debs, SBOMs, sizes.txt); intermediate trees under out/image/work/.
 set -euo pipefail
 ROOT=$(pwd)
 OUT=$ROOT/out/image
 WORK=$OUT/work
+PREBUILT=0
+[[ ${1:-} == --prebuilt ]] && { PREBUILT=1; shift; }
 ARCHES=("$@")
 ((${#ARCHES[@]})) || ARCHES=(amd64 arm64)
 
@@ -23,6 +27,7 @@ GDCM_VERSION=$(dpkg-query -W -f='${Version}' libgdcm-cil)
 
 publish() {
   local rid=$1 project=$2 out=$3
+  if ((PREBUILT)) && [[ -x $out/edge-appliance ]]; then return 0; fi
   dotnet publish "$project" -c Release -r "$rid" -o "$out" -nologo -v quiet >&2
 }
 

@@ -101,22 +101,26 @@ def native_components(args, lib_dir):
     return components
 
 
-def debian_version(package, arch):
-    try:
-        out = subprocess.run(["apt-cache", "show", f"{package}:{arch}"], capture_output=True, text=True, check=True).stdout
-    except subprocess.CalledProcessError:
-        return None
-    versions = re.findall(r"^Version: (\S+)", out, re.M)
-    return versions[0] if versions else None
+def debian_versions(packages, arch):
+    """The candidate version of each package for ARCH, from one apt-cache call."""
+    out = subprocess.run(["apt-cache", "show", "--no-all-versions"] + [f"{p}:{arch}" for p in packages],
+                         capture_output=True, text=True).stdout
+    versions = {}
+    for record in out.split("\n\n"):
+        name, version = re.search(r"^Package: (\S+)", record, re.M), re.search(r"^Version: (\S+)", record, re.M)
+        if name and version:
+            versions.setdefault(name.group(1), version.group(1))
+    return versions
 
 
 def depends_components(depends, arch):
     """Debian dependencies: the first alternative is the component; the whole clause is kept as a property."""
     components = []
-    for clause in [c.strip() for c in depends.split(",") if c.strip()]:
-        first = clause.split("|")[0].strip()
-        package = first.split(" ")[0].split(":")[0]
-        version = debian_version(package, arch) or "unknown"
+    clauses = [c.strip() for c in depends.split(",") if c.strip()]
+    firsts = [c.split("|")[0].strip().split(" ")[0].split(":")[0] for c in clauses]
+    versions = debian_versions(firsts, arch)
+    for clause, package in zip(clauses, firsts):
+        version = versions.get(package, "unknown")
         components.append({"type": "library", "bom-ref": f"deb:{package}", "name": package, "version": version,
                            "purl": f"pkg:deb/debian/{package}@{version}?arch={arch}&distro=bookworm", "scope": "required",
                            "properties": [{"name": "edge:debian-depends", "value": clause},
