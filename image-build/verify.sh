@@ -55,7 +55,9 @@ cat > "$upper/tmp/edge/inside.sh" <<'EOF'
 #!/bin/sh
 # Runs inside the arm64 rootfs (every program here is arm64, run by qemu through binfmt_misc).
 set -eu
-as_edge() { setpriv --reuid=edge --regid=edge --init-groups env HOME=/var/lib/edge "$@"; }
+# As the service runs: its user, its home, the environment its unit sets.
+unit_env=$(sed -n 's/^Environment=//p' /lib/systemd/system/edge-appliance.service 2>/dev/null || true)
+as_edge() { setpriv --reuid=edge --regid=edge --init-groups env HOME=/var/lib/edge $unit_env "$@"; }
 step() { echo "=== $*"; }
 
 step "install $(dpkg-deb -f /tmp/edge/edge-appliance_*_arm64.deb Package Version Architecture | tr '\n' ' ')"
@@ -75,11 +77,15 @@ test $missing = 0 && echo "all $(ls /usr/lib/edge-appliance | wc -l) files resol
 
 step "edge-appliance version"
 edge-appliance version
-step "edge-appliance selftest (as user edge)"
-as_edge edge-appliance selftest --config /etc/edge/appsettings.json
+step "edge-appliance selftest (as user edge, with the unit's environment: $unit_env)"
+as_edge edge-appliance selftest --config /etc/edge/appsettings.json 2>/tmp/edge/selftest.err || { cat /tmp/edge/selftest.err; exit 1; }
 step "edge-appliance screen (as user edge)"
-as_edge edge-appliance screen --config /etc/edge/appsettings.json --format jsonl /tmp/edge/samples/*.dcm > /tmp/edge/arm64.jsonl
+as_edge edge-appliance screen --config /etc/edge/appsettings.json --format jsonl /tmp/edge/samples/*.dcm > /tmp/edge/arm64.jsonl 2>/tmp/edge/screen.err ||
+  { cat /tmp/edge/screen.err; exit 1; }
 cat /tmp/edge/arm64.jsonl | cut -c1-160
+# ONNX Runtime says so on stderr when its telemetry starts without CA certificates (as here): it must not start.
+if grep -i telemetry /tmp/edge/selftest.err /tmp/edge/screen.err; then echo "ONNX Runtime telemetry started"; exit 1; fi
+echo "ONNX Runtime telemetry off"
 
 step "upgrade keeps data and a changed configuration"
 sed -i 's/"site-dev"/"site-upgrade-check"/' /etc/edge/appsettings.json
