@@ -97,10 +97,13 @@ build_arch() {
   # Where `./edge publish` puts it too, so a build already done by `./edge test` is reused (the AOT step is incremental).
   pub=$ROOT/out/bin/$rid
   stage=$WORK/stage-$arch
-  log "publishing edge-appliance for $rid (Native AOT)"
+  if ((PREBUILT)); then log "packaging the edge-appliance already published for $rid"; else log "publishing edge-appliance for $rid (Native AOT)"; fi
   publish "$rid" src/Edge.Appliance/Edge.Appliance.csproj "$pub"
-  # Each restore rewrites project.assets.json for its runtime: read it now, for this architecture's SBOM.
+  # Each restore rewrites project.assets.json for its runtime: read it now, for this architecture's SBOM (a prebuilt
+  # binary's restore may since have been overwritten by another runtime's, so it is redone: same inputs, same graph).
+  ((PREBUILT)) && dotnet restore src/Edge.Appliance/Edge.Appliance.csproj -r "$rid" -nologo -v quiet >&2
   cp src/Edge.Appliance/obj/project.assets.json "$WORK/assets-$arch.json"
+  grep -q "/$rid\": {" "$WORK/assets-$arch.json" || { echo "image: project.assets.json is not for $rid" >&2; exit 1; }
   if [[ -z $version ]]; then
     # The version the appliance reports is the package's version (run on the build machine's own architecture).
     local native=$pub
