@@ -55,9 +55,9 @@ cat > "$upper/tmp/edge/inside.sh" <<'EOF'
 #!/bin/sh
 # Runs inside the arm64 rootfs (every program here is arm64, run by qemu through binfmt_misc).
 set -eu
-# As the service runs: its user, its home, the environment its unit sets.
-unit_env=$(sed -n 's/^Environment=//p' /lib/systemd/system/edge-appliance.service 2>/dev/null || true)
-as_edge() { setpriv --reuid=edge --regid=edge --init-groups env HOME=/var/lib/edge $unit_env "$@"; }
+# As the service runs: its user, its home, the environment its (installed) unit sets.
+unit_env() { sed -n 's/^Environment=//p' /lib/systemd/system/edge-appliance.service; }
+as_edge() { setpriv --reuid=edge --regid=edge --init-groups env HOME=/var/lib/edge $(unit_env) "$@"; }
 step() { echo "=== $*"; }
 
 step "install $(dpkg-deb -f /tmp/edge/edge-appliance_*_arm64.deb Package Version Architecture | tr '\n' ' ')"
@@ -77,7 +77,7 @@ test $missing = 0 && echo "all $(ls /usr/lib/edge-appliance | wc -l) files resol
 
 step "edge-appliance version"
 edge-appliance version
-step "edge-appliance selftest (as user edge, with the unit's environment: $unit_env)"
+step "edge-appliance selftest (as user edge, with the unit's environment: $(unit_env | tr '\n' ' '))"
 as_edge edge-appliance selftest --config /etc/edge/appsettings.json 2>/tmp/edge/selftest.err || { cat /tmp/edge/selftest.err; exit 1; }
 step "edge-appliance screen (as user edge)"
 as_edge edge-appliance screen --config /etc/edge/appsettings.json --format jsonl /tmp/edge/samples/*.dcm > /tmp/edge/arm64.jsonl 2>/tmp/edge/screen.err ||
