@@ -179,12 +179,30 @@ public static partial class Cli
     {
         var options = EdgeOptions.Load(arguments.Config);
         using var loggers = CreateLoggers();
-        await using var appliance = Appliance.Start(options, loggers);
-        var service = new IntakeService(appliance, loggers);
-        var lines = await service.RunAsync(arguments.UntilIdle, cancellationToken).ConfigureAwait(false);
-        if (arguments.UntilIdle)
+        // Under systemd (Type=notify) keep-alives start at once: loading the model (a TensorRT engine build on a first
+        // start) can outlast the watchdog, and TimeoutStartSec bounds a start that hangs. Once running they go on only
+        // while every pipeline stage runs, so a dead stage gets the service restarted.
+        using var systemd = SystemdNotifier.FromEnvironment();
+        using var stopWatchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Appliance? started = null;
+        var watchdog = systemd?.RunWatchdogAsync(() => Volatile.Read(ref started)?.Pipeline.IsRunning ?? true, stopWatchdog.Token) ?? Task.CompletedTask;
+        try
         {
-            ResultTable.Write(Console.Out, lines);
+            await using var appliance = Appliance.Start(options, loggers);
+            Volatile.Write(ref started, appliance);
+            systemd?.Ready();
+            using var stopping = cancellationToken.Register(() => systemd?.Stopping());
+            var service = new IntakeService(appliance, loggers);
+            var lines = await service.RunAsync(arguments.UntilIdle, cancellationToken).ConfigureAwait(false);
+            if (arguments.UntilIdle)
+            {
+                ResultTable.Write(Console.Out, lines);
+            }
+        }
+        finally
+        {
+            await stopWatchdog.CancelAsync().ConfigureAwait(false);
+            await watchdog.ConfigureAwait(false);
         }
 
         return Ok;

@@ -43,6 +43,9 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
         await _channels[0].Writer.WriteAsync(new ScreeningCase { Received = image }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Every stage's worker is still going (none has ended or died); what the service watchdog vouches for.</summary>
+    public bool IsRunning => Array.TrueForAll(_workers, w => !w.IsCompleted);
+
     /// <summary>No more input: the stages drain what they hold, then <see cref="Completed"/> ends.</summary>
     public void CompleteInput() => _channels[0].Writer.TryComplete();
 
