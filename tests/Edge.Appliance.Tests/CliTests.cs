@@ -84,7 +84,8 @@ public sealed class CliTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(files, lines.Select(l => l.GetProperty("file").GetString()));
-        foreach (var line in lines[..3])
+        var screened = Repo.UprightChestDicomSamples.Count + 1;
+        foreach (var line in lines[..screened])
         {
             Assert.Equal("screened", line.GetProperty("status").GetString());
             Assert.InRange(line.GetProperty("score").GetDouble(), 0, 100);
@@ -104,11 +105,10 @@ public sealed class CliTests : IDisposable
         }
 
         // Each rejection is recorded with the reason the technician needs, and no score.
-        var reasons = lines[3..].Select(l => (Status: l.GetProperty("status").GetString(), Score: l.GetProperty("score").ValueKind, Codes: l.GetProperty("qc").GetProperty("codes").EnumerateArray().Select(c => c.GetString()).ToList())).ToList();
+        var reasons = lines[screened..].Select(l => (Status: l.GetProperty("status").GetString(), Score: l.GetProperty("score").ValueKind, Codes: l.GetProperty("qc").GetProperty("codes").EnumerateArray().Select(c => c.GetString()).ToList())).ToList();
         Assert.All(reasons, r => Assert.Equal(("rejected", JsonValueKind.Null), (r.Status, r.Score)));
         Assert.Contains("polarity-inverted", reasons[0].Codes);
-        Assert.Contains("polarity-inverted", reasons[1].Codes);
-        Assert.Contains("body-part-not-chest", reasons[2].Codes);
+        Assert.Contains("body-part-not-chest", reasons[1].Codes);
     }
 
     [Fact]

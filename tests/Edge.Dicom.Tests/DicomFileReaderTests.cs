@@ -67,13 +67,14 @@ public class DicomFileReaderTests
     }
 
     [Fact]
-    public void Read_Monochrome1WithPresentationInverse_DisplaysNotInverted()
+    public void Read_Monochrome1WithPresentationInverse_DisplaysInvertedOnce()
     {
         var header = DicomFileReader.Read(TestData.SharedDicom("966_fixed.dcm")).Header;
 
+        // DX requires INVERSE with MONOCHROME1 (PS3.3 C.8.11.3): the shape states the one inversion, it does not add a second.
         Assert.Equal("MONOCHROME1", header.Photometric);
-        Assert.True(header.PresentationInverse);
-        Assert.False(header.DisplaysInverted);
+        Assert.Equal("INVERSE", header.PresentationLutShape);
+        Assert.True(header.DisplaysInverted);
         Assert.Equal((0.16, 0.16), header.PixelSpacingMm);
         Assert.Equal(["DERIVED", "PRIMARY"], header.ImageType);
         Assert.Equal(["L", "F"], header.PatientOrientation);
