@@ -31,11 +31,13 @@ public sealed partial class Appliance : IAsyncDisposable
         Console = new ConsoleIndicator(lights, new ConsoleSettings(options.Hardware.MuteReferBuzzer, options.Hardware.MuteFaultBuzzer));
         var model = new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256);
         var clock = TimeProvider.System;
+        CtSeries = new CtSeriesAssembler(options.Dicom.CtSeriesQuietPeriod, clock);
 
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
         IStage[] stages =
         [
-            new IntakeStage(new ImageFileReader()),
+            new IntakeStage(new ImageFileReader(), store, clock),
+            new CtSeriesStage(CtSeries),
             new QualityStage(options.Quality.ToLimits()),
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
             new InferStage(scorer, model),
@@ -66,6 +68,9 @@ public sealed partial class Appliance : IAsyncDisposable
     public ResultOutputs Outputs { get; }
 
     public ScreeningPipeline Pipeline { get; }
+
+    /// <summary>CT slices waiting for their series to go quiet (only while <c>run</c> accepts them).</summary>
+    public CtSeriesAssembler CtSeries { get; }
 
     private static DicomResultOutput DicomResults(EdgeOptions options, ScreeningStore store, Spool spool, ILoggerFactory loggers, TimeProvider clock)
     {
@@ -157,7 +162,7 @@ public sealed partial class Appliance : IAsyncDisposable
         foreach (var waiting in Spool.Waiting())
         {
             var image = Store.Register(waiting, now);
-            if (Store.HasResult(image.Id))
+            if (Store.HasResult(image.Id) || Store.IsInRecordedSeries(image.Id, image.ReceivedAt))
             {
                 Spool.Archive(image);
             }

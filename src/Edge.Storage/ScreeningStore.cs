@@ -23,7 +23,7 @@ public sealed record StoredResult(string Id, string Status, double? Probability,
 /// SQLite in WAL mode with synchronous=FULL: a committed result survives power loss. Results are keyed by the image id, so
 /// recording the same image twice is refused by the key, not by luck.
 /// </summary>
-public sealed class ScreeningStore : IDisposable
+public sealed partial class ScreeningStore : IDisposable
 {
     private const int SchemaVersion = 1;
     private readonly SqliteConnection _connection;
@@ -479,6 +479,7 @@ public sealed class ScreeningStore : IDisposable
                 UNIQUE(path, destination));
             CREATE INDEX IF NOT EXISTS dicom_sends_due ON dicom_sends(next_attempt_at) WHERE sent_at IS NULL;
             """);
+        MigrateDecodeAttempts(connection);
         using var version = new SqliteCommand("SELECT version FROM schema_info", connection);
         var current = version.ExecuteScalar();
         if (current is null)
