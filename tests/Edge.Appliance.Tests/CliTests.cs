@@ -136,8 +136,8 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(Repo.ChestDicomSamples.Count + 2, result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-        Assert.Contains("4 image(s): 2 screened", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("2 rejected", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("4 image(s): 3 screened", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 rejected", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("AI triage aid, not a diagnosis.", result.Stdout, StringComparison.Ordinal);
     }
 
