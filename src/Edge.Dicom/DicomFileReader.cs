@@ -15,6 +15,7 @@ public static class DicomFileReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         try
         {
+            FileMetaGuard.Check(path);
             GdcmNativeLibrary.Prepare();
             return ReadWithGdcm(path);
         }

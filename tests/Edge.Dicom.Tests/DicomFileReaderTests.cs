@@ -82,6 +82,18 @@ public class DicomFileReaderTests
         Assert.Null(header.AcquiredAt);
     }
 
+    // Found by fuzzing the intake: group 0002 whose VRs are not valid sends GDCM down its implicit-VR meta path, where an
+    // assertion aborts the process. The managed check must refuse it first (without it this test run would abort).
+    [Fact]
+    public void Read_MetaGroupNotExplicitVr_RefusedBeforeGdcm()
+    {
+        var path = Path.Combine(TestSupport.Repo.Root, "tests", "Edge.Fuzz", "Regressions", "intake", "gdcm-meta-implicit-assert.bin");
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(path));
+
+        Assert.Equal("DICOM file meta information is malformed (group 0002 is not Explicit VR).", error.Message);
+    }
+
     [Fact]
     public void Read_HipImage_ReportsBodyPartHip()
     {

@@ -150,6 +150,8 @@ internal static class DataSetWalker
         "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV",
     };
 
+    public static bool IsKnownVr(string vr) => KnownVrs.Contains(vr);
+
     /// <summary>VRs with a reserved field and a 4-byte length in explicit VR (PS3.5 7.1.2).</summary>
     public static bool HasLongLength(string vr) => vr is "OB" or "OD" or "OF" or "OL" or "OV" or "OW" or "SQ" or "SV" or "UC" or "UN" or "UR" or "UT" or "UV";
 
