@@ -1,14 +1,17 @@
 using System.Buffers.Binary;
+using System.Text;
+using Edge.Dicom.Network;
 using Edge.Domain;
 
 namespace Edge.Dicom;
 
 /// <summary>
-/// Checks the File Meta Information (group 0002) in managed code before GDCM sees the file. PS3.10 requires it to be
-/// Explicit VR Little Endian; when its VRs are not valid, GDCM falls back to reading it as Implicit VR, and on some
-/// such files (found by fuzzing the intake) an assertion in that path aborts the whole process, which no exception
-/// handler can catch. Such files are refused here instead. Files without group 0002 (bare data sets, old ACR-NEMA
-/// style) are left to GDCM.
+/// A structural check in managed code before GDCM sees a file. GDCM (as Debian builds it) asserts on some malformed
+/// files, and a failed assertion aborts the whole process, which no exception handler can catch: fuzzing the intake
+/// found three (an Implicit VR meta group, an element length past the end of the file, a length that lands inside the
+/// next element). So the File Meta Information must walk as Explicit VR Little Endian (PS3.10), and the data set must
+/// walk in its transfer syntax with every length inside the file (the check the SCP runs on what it receives), up to
+/// the end of the pixel data. Nothing is decoded; big-endian and deflated data sets are left to GDCM.
 /// </summary>
 internal static class FileMetaGuard
 {
@@ -17,48 +20,65 @@ internal static class FileMetaGuard
     /// <summary>More than any real meta header holds; the check reads no further.</summary>
     private const int MaxMetaBytes = 64 * 1024;
 
-    /// <exception cref="ImageReadException">The file's meta information is malformed.</exception>
+    /// <exception cref="ImageReadException">The file's meta information or data set is malformed.</exception>
     public static void Check(string path)
     {
-        byte[] head;
-        long fileLength;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-            fileLength = stream.Length;
-            head = new byte[(int)Math.Min(fileLength, PreambleLength + 4 + MaxMetaBytes)];
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 4096);
+            var head = new byte[(int)Math.Min(stream.Length, PreambleLength + 4 + MaxMetaBytes)];
             stream.ReadExactly(head);
+            var meta = ReadMeta(head, stream.Length);
+            if (meta.Problem is { } problem)
+            {
+                throw new ImageReadException($"DICOM file meta information is malformed ({problem}).");
+            }
+
+            var explicitVr = meta.TransferSyntax switch
+            {
+                null => LooksExplicit(head.AsSpan(meta.DataSetOffset)),
+                "1.2.840.10008.1.2" => false,
+                "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99" => (bool?)null,
+                _ => true,
+            };
+            if (explicitVr is null || meta.DataSetOffset >= stream.Length)
+            {
+                return;
+            }
+
+            stream.Position = meta.DataSetOffset;
+            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true) is { } malformed)
+            {
+                // Without preamble or meta header nothing says the bytes were ever meant to be DICOM.
+                throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Left to the reader, which explains open failures its own way.
-            return;
-        }
-
-        if (Problem(head, fileLength) is { } problem)
-        {
-            throw new ImageReadException($"DICOM file meta information is malformed ({problem}).");
         }
     }
 
-    /// <summary>Null when group 0002 is absent or walks as Explicit VR Little Endian within the file; otherwise what is wrong.</summary>
-    internal static string? Problem(ReadOnlySpan<byte> head, long fileLength)
+    /// <summary>Walks group 0002 (when present) as Explicit VR Little Endian: where the data set starts, its transfer syntax, or what is wrong.</summary>
+    internal static (int DataSetOffset, string? TransferSyntax, string? Problem) ReadMeta(ReadOnlySpan<byte> head, long fileLength)
     {
         var offset = head.Length >= PreambleLength + 4 && head.Slice(PreambleLength, 4).SequenceEqual("DICM"u8) ? PreambleLength + 4 : 0;
+        string? transferSyntax = null;
         while (offset + 8 <= head.Length && BinaryPrimitives.ReadUInt16LittleEndian(head[offset..]) == 0x0002)
         {
-            var vr = string.Create(2, (head[offset + 4], head[offset + 5]), static (s, b) => (s[0], s[1]) = ((char)b.Item1, (char)b.Item2));
-            if (!Network.DataSetWalker.IsKnownVr(vr))
+            var element = BinaryPrimitives.ReadUInt16LittleEndian(head[(offset + 2)..]);
+            var vr = Encoding.ASCII.GetString(head.Slice(offset + 4, 2));
+            if (!DataSetWalker.IsKnownVr(vr))
             {
-                return "group 0002 is not Explicit VR";
+                return (offset, null, "group 0002 is not Explicit VR");
             }
 
             long length;
-            if (Network.DataSetWalker.HasLongLength(vr))
+            if (DataSetWalker.HasLongLength(vr))
             {
                 if (offset + 12 > head.Length)
                 {
-                    return "group 0002 is cut short";
+                    return (offset, null, "group 0002 is cut short");
                 }
 
                 length = BinaryPrimitives.ReadUInt32LittleEndian(head[(offset + 8)..]);
@@ -70,14 +90,23 @@ internal static class FileMetaGuard
                 offset += 8;
             }
 
-            if (length == 0xFFFF_FFFF || offset + length > Math.Min(fileLength, PreambleLength + 4 + MaxMetaBytes))
+            if (length == 0xFFFF_FFFF || offset + length > Math.Min(fileLength, head.Length))
             {
-                return "a group 0002 length runs past the meta information";
+                return (offset, null, "a group 0002 length runs past the meta information");
+            }
+
+            if (element == 0x0010)
+            {
+                transferSyntax = Encoding.ASCII.GetString(head.Slice(offset, (int)length)).TrimEnd('\0', ' ');
             }
 
             offset += (int)length;
         }
 
-        return null;
+        return (offset, transferSyntax, null);
     }
+
+    /// <summary>Without a meta header, as GDCM guesses: a valid VR where the first element's VR would be.</summary>
+    private static bool LooksExplicit(ReadOnlySpan<byte> dataSet) =>
+        dataSet.Length >= 6 && DataSetWalker.IsKnownVr(Encoding.ASCII.GetString(dataSet.Slice(4, 2)));
 }
