@@ -125,6 +125,9 @@ public sealed class DicomOptions
 
     /// <summary>Below this much free disk, C-STORE is answered A700 (out of resources) instead of filling the disk.</summary>
     public long FreeDiskFloorMb { get; set; } = 512;
+
+    /// <summary>A CT series is complete once no slice of it has arrived for this long; it is then judged and recorded as one.</summary>
+    public TimeSpan CtSeriesQuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class MqttOptions
@@ -358,6 +361,11 @@ public sealed class EdgeOptions
         if (Intake.PollInterval <= TimeSpan.Zero)
         {
             problems.Add("Edge:Intake:PollInterval must be positive.");
+        }
+
+        if (Dicom.CtSeriesQuietPeriod <= TimeSpan.Zero || Dicom.CtSeriesQuietPeriod > TimeSpan.FromHours(1))
+        {
+            problems.Add($"Edge:Dicom:CtSeriesQuietPeriod {Dicom.CtSeriesQuietPeriod} must be positive and at most an hour (e.g. 00:00:30).");
         }
 
         return problems;

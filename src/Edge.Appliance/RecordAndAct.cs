@@ -51,6 +51,12 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 
     public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
+        if (item.HeldForSeries)
+        {
+            // Stays in the spool until its series is recorded.
+            return ValueTask.FromResult(item);
+        }
+
         var now = clock.GetUtcNow();
         var result = ScreeningResult.From(item, now);
         var heatmapPath = result.Heatmap is null ? null : outputs.HeatmapPathOf(result.Id);
@@ -67,6 +73,11 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         {
             fresh = store.Record(result, line, spool.ArchivePathOf(item.Received), outbox, now);
             spool.Archive(item.Received);
+            foreach (var image in item.Series?.Images ?? [])
+            {
+                // The result line lists every image, so a crash in this loop is finished by the restart sweep.
+                spool.Archive(image);
+            }
         }
         catch (IOException ex)
         {

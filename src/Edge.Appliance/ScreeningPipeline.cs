@@ -37,10 +37,13 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     /// <summary>Finished cases, recorded and acted upon.</summary>
     public ChannelReader<ScreeningCase> Completed => _channels[^1].Reader;
 
-    public async ValueTask SubmitAsync(ReceivedImage image, CancellationToken cancellationToken)
+    public ValueTask SubmitAsync(ReceivedImage image, CancellationToken cancellationToken) => SubmitAsync(new ScreeningCase { Received = image }, cancellationToken);
+
+    /// <summary>A case made before the pipeline, e.g. an assembled CT series.</summary>
+    public async ValueTask SubmitAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
         await _console.ImageEnteredAsync(cancellationToken).ConfigureAwait(false);
-        await _channels[0].Writer.WriteAsync(new ScreeningCase { Received = image }, cancellationToken).ConfigureAwait(false);
+        await _channels[0].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every stage's worker is still going (none has ended or died); what the service watchdog vouches for.</summary>
