@@ -23,7 +23,7 @@ public sealed record StoredResult(string Id, string Status, double? Probability,
 /// SQLite in WAL mode with synchronous=FULL: a committed result survives power loss. Results are keyed by the image id, so
 /// recording the same image twice is refused by the key, not by luck.
 /// </summary>
-public sealed class ScreeningStore : IDisposable
+public sealed partial class ScreeningStore : IDisposable
 {
     private const int SchemaVersion = 1;
     private readonly SqliteConnection _connection;
@@ -489,6 +489,8 @@ public sealed class ScreeningStore : IDisposable
         {
             throw new StorageException($"The record was written by a newer firmware (schema {current}); this one knows schema {SchemaVersion}.");
         }
+
+        MigrateWeb(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>
