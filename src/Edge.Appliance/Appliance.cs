@@ -28,6 +28,7 @@ public sealed partial class Appliance : IAsyncDisposable
         Lights = lights;
         Outputs = outputs;
         Printer = printer;
+        ThresholdOverrides = new RecordedThresholdOverrides(store, TimeProvider.System);
         Console = new ConsoleIndicator(lights, new ConsoleSettings(options.Hardware.MuteReferBuzzer, options.Hardware.MuteFaultBuzzer));
         var model = new ModelIdentity(bundle.Manifest.Name, bundle.Manifest.Version, bundle.Manifest.Sha256);
         var clock = TimeProvider.System;
@@ -39,7 +40,7 @@ public sealed partial class Appliance : IAsyncDisposable
             new QualityStage(options.Quality.ToLimits()),
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
             new InferStage(scorer, model),
-            new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold),
+            new DecideStage(bundle.Manifest.Threshold, options.Decision.Threshold, ThresholdOverrides),
             new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, clock),
             new ActStage(Console, printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
         ];
@@ -125,7 +126,7 @@ public sealed partial class Appliance : IAsyncDisposable
     /// <summary>Audits the threshold whenever the one in force differs from the last audited: a new bundle or a site calibration.</summary>
     private static void AuditThresholdInForce(ScreeningStore store, EdgeOptions options, ModelBundle bundle)
     {
-        var decision = ThresholdPolicy.Decide(0, bundle.Manifest.Threshold, options.Decision.Threshold);
+        var decision = ThresholdPolicy.Decide(0, bundle.Manifest.Threshold, store.CurrentThresholdOverride()?.Threshold ?? options.Decision.Threshold);
         var detail = string.Create(CultureInfo.InvariantCulture, $"{decision.Threshold:0.000000} from {decision.Source.ToString().ToLowerInvariant()} (model {bundle.Manifest.Name} {bundle.Manifest.Version})");
         if (store.LastAuditDetail("threshold-changed") != detail)
         {

@@ -79,11 +79,14 @@ public sealed class InferStage(OnnxScorer scorer, ModelIdentity model) : IStage
     }
 }
 
-/// <summary>Refer / no-refer at the threshold in force: the site's calibrated one, else the bundle's.</summary>
-public sealed class DecideStage(double bundleThreshold, double? siteThreshold) : IStage
+/// <summary>
+/// Refer / no-refer at the threshold in force: an override applied at run time (page or province, kept in the record),
+/// else the site's configured one, else the bundle's.
+/// </summary>
+public sealed class DecideStage(double bundleThreshold, double? siteThreshold, IThresholdOverrides? overrides = null) : IStage
 {
     public string Name => "decide";
 
     public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(item with { Decision = ThresholdPolicy.Decide(item.Output!.Probability, bundleThreshold, siteThreshold), Status = ScreeningStatus.Screened });
+        ValueTask.FromResult(item with { Decision = ThresholdPolicy.Decide(item.Output!.Probability, bundleThreshold, overrides?.Current?.Threshold ?? siteThreshold), Status = ScreeningStatus.Screened });
 }
