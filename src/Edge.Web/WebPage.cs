@@ -65,8 +65,11 @@ public sealed partial class WebPage : IAsyncDisposable
         }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        // The host's own logs go to the appliance's loggers, warnings and up only: a line per request would drown the
+        // screening log, and nothing of the host's should ever carry what a page shows.
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggers));
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         var app = builder.Build();
@@ -700,6 +703,16 @@ public sealed partial class WebPage : IAsyncDisposable
                 }
             }
         }
+    }
+}
+
+/// <summary>Hands the web host's categories to the appliance's logger factory (which the host must not dispose).</summary>
+internal sealed class ForwardingLoggerProvider(ILoggerFactory loggers) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => loggers.CreateLogger(categoryName);
+
+    public void Dispose()
+    {
     }
 }
 

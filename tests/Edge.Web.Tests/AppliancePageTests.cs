@@ -2,7 +2,7 @@ using Edge.Appliance;
 using Edge.Domain;
 using Edge.Inference;
 using Edge.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -16,7 +16,12 @@ public sealed class LiveAppliance : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new("edge-web-live");
     private readonly CancellationTokenSource _stop = new();
+    private readonly ErrorLog _log = new();
+    private ILoggerFactory _loggers = null!;
     private Task _running = Task.CompletedTask;
+
+    /// <summary>Every line the appliance and the page logged, debug and up.</summary>
+    public ErrorLog Log => _log;
 
     public Appliance.Appliance Appliance { get; private set; } = null!;
 
@@ -42,9 +47,10 @@ public sealed class LiveAppliance : IAsyncLifetime
             Web = new WebOptions { Urls = "http://127.0.0.1:0" },
         };
         Assert.Empty(options.Validate());
-        Appliance = Edge.Appliance.Appliance.Start(options, NullLoggerFactory.Instance);
-        Web = await WebRunner.StartAsync(Appliance, options.Web.ToPageOptions(TimeZoneInfo.Utc), NullLoggerFactory.Instance, CancellationToken.None);
-        _running = new IntakeService(Appliance, NullLoggerFactory.Instance).RunAsync(untilIdle: false, _stop.Token);
+        _loggers = _log.Factory();
+        Appliance = Edge.Appliance.Appliance.Start(options, _loggers);
+        Web = await WebRunner.StartAsync(Appliance, options.Web.ToPageOptions(TimeZoneInfo.Utc), _loggers, CancellationToken.None);
+        _running = new IntakeService(Appliance, _loggers).RunAsync(untilIdle: false, _stop.Token);
     }
 
     public async Task DisposeAsync()
@@ -53,6 +59,7 @@ public sealed class LiveAppliance : IAsyncLifetime
         await _running;
         await Web.DisposeAsync();
         await Appliance.DisposeAsync();
+        _loggers.Dispose();
         _stop.Dispose();
         _temp.Dispose();
     }
@@ -80,6 +87,7 @@ public sealed class AppliancePageTests(BrowserFixture browser, LiveAppliance sit
         await Expect(row.Locator(".badge")).ToHaveTextAsync("Refer");
         await Expect(page.Locator("[data-count=refer] .n")).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var id = await row.GetAttributeAsync("data-id");
+        var examReference = await row.Locator(".ref").TextContentAsync();
         Assert.NotNull(id);
         await BrowserFixture.ScreenshotAsync(page, "worklist");
 
@@ -118,6 +126,11 @@ public sealed class AppliancePageTests(BrowserFixture browser, LiveAppliance sit
         await Expect(page.Locator("main")).ToContainTextAsync("simulator");
         await BrowserFixture.ScreenshotAsync(page, "status");
         Assert.Empty(browser.PageErrors);
+        Assert.Empty(site.Log.Problems);
+
+        // The exam reference is patient data: on the page, never in a log line.
+        Assert.NotEqual("–", examReference);
+        Assert.DoesNotContain(site.Log.All, line => line.Contains(examReference!, StringComparison.Ordinal));
     }
 
     [Fact]

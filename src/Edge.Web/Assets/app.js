@@ -66,25 +66,31 @@ function startApp() {
     logout.addEventListener('click', async () => { await api('/api/logout', {}); location.href = '/login'; });
   }
 
-  const state = { filters: { result: '', unack: false, day: 'today' }, refresh: null };
-  const view = document.getElementById('view');
+  const state = { filters: { result: '', unack: false, day: 'today' }, refresh: null, generation: 0 };
+  const root = document.getElementById('view');
 
+  // Each view is built off-screen and swapped in whole; a render overtaken by a newer one (a click and a live event
+  // at once) is dropped, so the page never shows a view twice.
   async function route() {
+    const generation = ++state.generation;
     const hash = location.hash || '#/worklist';
     const [, name, id] = hash.split('/');
+    const view = h('div', { class: 'page' });
+    let refresh;
+    if (name === 'result') refresh = await showResult(view, decodeURIComponent(id));
+    else if (name === 'status') refresh = await showStatus(view);
+    else if (name === 'calibration') refresh = await showCalibration(view);
+    else refresh = await showWorklist(view);
+    if (generation !== state.generation) return;
     for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === name || (name === 'result' && a.dataset.nav === 'worklist'));
-    view.replaceChildren();
-    view.dataset.view = name;
-    state.refresh = null;
-    if (name === 'result') await showResult(decodeURIComponent(id));
-    else if (name === 'status') await showStatus();
-    else if (name === 'calibration') await showCalibration();
-    else await showWorklist();
+    root.replaceChildren(view);
+    root.dataset.view = name;
+    state.refresh = refresh ?? null;
   }
 
   // ---- worklist ----
 
-  async function showWorklist() {
+  async function showWorklist(view) {
     const counts = h('div', { class: 'counts', id: 'counts' });
     const select = h('select', { id: 'filter-result', onchange: (e) => { state.filters.result = e.target.value; load(); } },
       h('option', { value: '', text: t('filter.all') }),
@@ -124,13 +130,13 @@ function startApp() {
       if (page.rows.length === 0) body.append(h('tr', {}, h('td', { colspan: 5, class: 'empty', text: t('worklist.empty') })));
     }
     const count = (cls, label, n) => h('div', { class: 'count ' + cls, 'data-count': cls }, h('span', { class: 'n', text: String(n) }), h('span', { text: label }));
-    state.refresh = (kind) => { if (kind === 'result') load(); };
     await load();
+    return (kind) => { if (kind === 'result') load(); };
   }
 
   // ---- one result ----
 
-  async function showResult(id) {
+  async function showResult(view, id) {
     let r;
     try { r = await api('/api/results/' + encodeURIComponent(id)); } catch (err) { view.append(h('p', { class: 'message', text: err.message })); return; }
     const row = r.row;
@@ -197,7 +203,7 @@ function startApp() {
     view.append(back, h('div', { class: 'detail' },
       h('section', { class: 'picture' }, figure, controls),
       h('section', { class: 'side' }, headline, score, ack, message, facts, qc, outcome, slip)));
-    state.refresh = (kind, changedId) => { if (kind === 'result' && changedId === id) route(); };
+    return (kind, changedId) => { if (kind === 'result' && changedId === id) route(); };
   }
 
   const fact = (k, v) => [h('dt', { text: k }), h('dd', { text: v })];
@@ -211,7 +217,7 @@ function startApp() {
 
   // ---- device status ----
 
-  async function showStatus() {
+  async function showStatus(view) {
     const s = await api('/api/status');
     const lamp = (name, pattern) => h('div', { class: 'lamp-row' }, h('span', { class: 'lamp big ' + name + ' ' + pattern, 'data-status-lamp': name, 'data-pattern': pattern }), h('span', { text: t('light.' + name) + ': ' + t('pattern.' + pattern) }));
     view.append(
@@ -228,12 +234,12 @@ function startApp() {
         fact(t('status.model'), s.modelName + ' ' + s.modelVersion + ' · ' + s.provider),
         fact(t('status.threshold'), fmt(s.threshold.value * 100) + ' (' + t('source.' + s.threshold.source) + (s.threshold.appliedBy ? ', ' + s.threshold.appliedBy + ' ' + s.threshold.appliedAt : '') + ')'),
         fact(t('status.firmware'), s.firmware))));
-    state.refresh = (kind) => { if (kind === 'lights' || kind === 'result' || kind === 'threshold') route(); };
+    return (kind) => { if (kind === 'lights' || kind === 'result' || kind === 'threshold') route(); };
   }
 
   // ---- site calibration ----
 
-  async function showCalibration() {
+  async function showCalibration(view) {
     const out = h('div', { id: 'calibration-result' });
     view.append(h('section', { class: 'card' }, h('h2', { text: t('nav.calibration') }), h('p', { text: t('cal.intro') }),
       h('button', { type: 'button', id: 'compute', class: 'primary', text: t('cal.compute'), onclick: compute })), out);
@@ -317,9 +323,9 @@ function startApp() {
 
   // Bars are sized here rather than with inline styles, which the page's content security policy forbids in markup.
   new MutationObserver(() => {
-    for (const el of view.querySelectorAll('[data-w]')) { el.style.width = Math.min(100, Math.max(0, el.dataset.w)) + '%'; el.removeAttribute('data-w'); }
-    for (const el of view.querySelectorAll('[data-x]')) { el.style.left = Math.min(100, Math.max(0, el.dataset.x)) + '%'; el.removeAttribute('data-x'); }
-  }).observe(view, { childList: true, subtree: true });
+    for (const el of root.querySelectorAll('[data-w]')) { el.style.width = Math.min(100, Math.max(0, el.dataset.w)) + '%'; el.removeAttribute('data-w'); }
+    for (const el of root.querySelectorAll('[data-x]')) { el.style.left = Math.min(100, Math.max(0, el.dataset.x)) + '%'; el.removeAttribute('data-x'); }
+  }).observe(root, { childList: true, subtree: true });
 
   window.addEventListener('hashchange', route);
   route();
