@@ -120,6 +120,12 @@ public sealed class AppliancePageTests(BrowserFixture browser, LiveAppliance sit
         await Expect(page.Locator("#tower [data-lamp=red]")).ToHaveAttributeAsync("data-pattern", "off");
         Assert.Contains(site.Appliance.Store.Audit(id), a => a.Action == "acknowledged" && a.Detail == "by MK on the page");
 
+        // The same tablet held upright: one column, nothing cut off.
+        await page.SetViewportSizeAsync(800, 1280);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 800"));
+        await BrowserFixture.ScreenshotAsync(page, "detail-portrait");
+        await page.SetViewportSizeAsync(1280, 800);
+
         await page.GotoAsync(site.Url + "/#/status");
         await Expect(page.Locator("[data-status-lamp=red]")).ToHaveAttributeAsync("data-pattern", "off");
         await Expect(page.Locator("[data-status-lamp=green]")).ToHaveAttributeAsync("data-pattern", "steady");
