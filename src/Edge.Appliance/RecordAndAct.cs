@@ -169,6 +169,9 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
 
     public ConsoleOutput Output => ConsoleMachine.Output(_state, _settings);
 
+    /// <summary>Raised after each change has been shown (the page refreshes its lights).</summary>
+    public event Action? Changed;
+
     public Task ImageEnteredAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageReceived(), cancellationToken);
 
     public Task ImageLeftAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageLeft(), cancellationToken);
@@ -189,16 +192,22 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
     public async Task<LightState> ApplyAsync(ConsoleEvent change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var changed = false;
         try
         {
             _state = ConsoleMachine.Apply(_state, change);
             var output = ConsoleMachine.Output(_state, _settings);
             await lights.ShowAsync(output, cancellationToken).ConfigureAwait(false);
+            changed = true;
             return output.State;
         }
         finally
         {
             _gate.Release();
+            if (changed)
+            {
+                Changed?.Invoke();
+            }
         }
     }
 

@@ -492,6 +492,7 @@ public sealed partial class ScreeningStore : IDisposable
 
         MigrateSync(connection);
         MigratePrinting(connection);
+        MigrateWeb(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>
