@@ -8,8 +8,14 @@ public sealed partial class Appliance
     /// <summary>A result left the pipeline, recorded and acted upon (its id; never patient data).</summary>
     public event Action<string>? ResultSettled;
 
-    /// <summary>The one door for a run-time threshold change, page or MQTT; the decide stage reads it for every image.</summary>
+    /// <summary>
+    /// The page's door for a run-time threshold change, over <see cref="Threshold"/> (what the decide stage reads); the
+    /// province's commands change the same one through <see cref="SyncCommands"/>.
+    /// </summary>
     public IThresholdOverrides ThresholdOverrides { get; }
+
+    /// <summary>Where the print queue writes each slip's PNG preview (the simulated printer), else null.</summary>
+    public string? SlipPreviews { get; }
 
     /// <summary>The DICOM listener's port while it listens (the system may have chosen it), else null.</summary>
     public int? DicomPort { get; internal set; }

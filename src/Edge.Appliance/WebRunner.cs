@@ -1,6 +1,5 @@
 using Edge.Dicom;
 using Edge.Domain;
-using Edge.Hardware;
 using Edge.Imaging;
 using Edge.Web;
 using Microsoft.Extensions.Logging;
@@ -33,7 +32,7 @@ public sealed class WebRunner : IAsyncDisposable
         var updates = new LiveUpdates();
         var ports = new WebPorts(
             new ConsoleView(appliance),
-            new SlipReprinter(appliance),
+            new QueuedSlipReprinter(appliance.Printer, appliance.Store, appliance.SlipPreviews),
             new ExamImages(),
             new DeviceStatus(appliance),
             appliance.ThresholdOverrides,
@@ -67,47 +66,6 @@ public sealed class WebRunner : IAsyncDisposable
         }
 
         public Task AcknowledgeAsync(CancellationToken cancellationToken) => _appliance.Console.AcknowledgeAsync(cancellationToken);
-    }
-
-    /// <summary>
-    /// Reprint through the printer as it is today: it keeps the last slip only, so an older result's slip is refused
-    /// (<see cref="ReprintOutcome.NotAvailable"/>) until the print queue keeps more.
-    /// </summary>
-    private sealed class SlipReprinter(Appliance appliance) : ISlipReprinter
-    {
-        public async ValueTask<ReprintOutcome> ReprintAsync(string resultId, CancellationToken cancellationToken)
-        {
-            if (appliance.Printer.LastSlip?.ResultId != resultId)
-            {
-                return ReprintOutcome.NotAvailable;
-            }
-
-            try
-            {
-                return await appliance.Printer.ReprintLastAsync(cancellationToken).ConfigureAwait(false) ? ReprintOutcome.Printed : ReprintOutcome.NotAvailable;
-            }
-            catch (IOException)
-            {
-                await appliance.Console.ApplyAsync(new ConsoleEvent.AttentionRaised(ConsoleConditions.PrinterOffline), cancellationToken).ConfigureAwait(false);
-                return ReprintOutcome.PrinterOffline;
-            }
-        }
-
-        /// <summary>The simulator's PNG beside the slip's bytes; else the last slip drawn now.</summary>
-        public byte[]? PreviewPng(string resultId)
-        {
-            var options = appliance.Options;
-            if (options.Hardware.PrinterPort is null && !resultId.Contains('/', StringComparison.Ordinal) && !resultId.Contains('.', StringComparison.Ordinal))
-            {
-                var path = Path.Combine(options.Hardware.SlipDirectory ?? Path.Combine(options.Output.Path, "slips"), resultId + ".png");
-                if (File.Exists(path))
-                {
-                    return File.ReadAllBytes(path);
-                }
-            }
-
-            return appliance.Printer.LastSlip is { } last && last.ResultId == resultId ? PngEncoder.Encode(SlipPreview.Render(last)) : null;
-        }
     }
 
     /// <summary>The archived image read again (DICOM, PNG, JPEG) and windowed as the overlay was.</summary>

@@ -166,18 +166,29 @@ public static class SiteCalibration
     }
 }
 
-/// <summary>A site threshold applied on the device (page) or from the province (MQTT command); in force from then on.</summary>
-public sealed record ThresholdOverride(double Threshold, DateTimeOffset AppliedAt, string AppliedBy, string Origin, string Detail);
+/// <summary>
+/// A threshold applied at run time, in force for the model it was calibrated for (<see cref="ModelSha256"/>): from the
+/// site's calibration on the page (origin <see cref="SiteOrigin"/>) or the programme's command (origin
+/// <see cref="ProgrammeOrigin"/>). <see cref="Detail"/> says why: the calibration summary, or the command id.
+/// </summary>
+public sealed record ThresholdOverride(double Threshold, string ModelSha256, DateTimeOffset AppliedAt, string AppliedBy, string Origin, string Detail)
+{
+    public const string SiteOrigin = "site";
+
+    public const string ProgrammeOrigin = "programme";
+}
 
 /// <summary>
-/// The one door for changing the threshold at run time. The decide stage reads <see cref="Current"/> for every image;
-/// applying is audited and persisted in the record, so it survives a restart.
+/// The one door for changing the threshold at run time. The decide stage reads the same value for every image;
+/// applying is audited and persisted in the record first, so it survives a restart.
 /// </summary>
 public interface IThresholdOverrides
 {
+    /// <summary>The override in force for the model in force, or null.</summary>
     ThresholdOverride? Current { get; }
 
-    /// <param name="origin">Where the change came from: <c>page</c>, <c>mqtt</c>.</param>
+    /// <param name="origin">Where the change came from: <see cref="ThresholdOverride.SiteOrigin"/> or <see cref="ThresholdOverride.ProgrammeOrigin"/>.</param>
     /// <param name="detail">Why, in words (the calibration summary, the command id); never patient data.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The threshold is not a probability strictly between 0 and 1.</exception>
     ValueTask<ThresholdOverride> ApplyAsync(double threshold, string appliedBy, string origin, string detail, CancellationToken cancellationToken);
 }

@@ -37,7 +37,7 @@ public sealed record ResultCounts(long Total, long Refer, long NoRefer, long Not
 /// <summary>A confirmed outcome recorded for a screened case (sputum smear or Xpert).</summary>
 public sealed record ConfirmedOutcome(string ResultId, bool Positive, ConfirmatoryTest Test, string RecordedBy, DateTimeOffset RecordedAt);
 
-/// <summary>The technician's page: worklist, acknowledgement, confirmed outcomes and the site threshold override.</summary>
+/// <summary>The technician's page: worklist, acknowledgement and confirmed outcomes (its threshold: ScreeningStore.Threshold.cs).</summary>
 public sealed partial class ScreeningStore
 {
     private const string EntryColumns = """
@@ -230,39 +230,6 @@ public sealed partial class ScreeningStore
         }
     }
 
-    /// <summary>Stores a new threshold override and audits it in one transaction; the newest override is the one in force.</summary>
-    public void AppendThresholdOverride(ThresholdOverride applied)
-    {
-        ArgumentNullException.ThrowIfNull(applied);
-        lock (_lock)
-        {
-            using var tx = _connection.BeginTransaction();
-            Execute(
-                _connection,
-                "INSERT INTO threshold_overrides(threshold, applied_at, applied_by, origin, detail) VALUES ($t, $at, $by, $origin, $detail)",
-                tx,
-                ("$t", applied.Threshold),
-                ("$at", Iso(applied.AppliedAt)),
-                ("$by", applied.AppliedBy),
-                ("$origin", applied.Origin),
-                ("$detail", applied.Detail));
-            Audit(tx, applied.AppliedAt, "threshold-override", "decision", string.Create(CultureInfo.InvariantCulture, $"{applied.Threshold:0.000000} by {applied.AppliedBy} ({applied.Origin}): {applied.Detail}"));
-            tx.Commit();
-        }
-    }
-
-    public ThresholdOverride? CurrentThresholdOverride()
-    {
-        lock (_lock)
-        {
-            using var command = Command("SELECT threshold, applied_at, applied_by, origin, detail FROM threshold_overrides ORDER BY seq DESC LIMIT 1", null);
-            using var reader = command.ExecuteReader();
-            return reader.Read()
-                ? new ThresholdOverride(reader.GetDouble(0), DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture), reader.GetString(2), reader.GetString(3), reader.GetString(4))
-                : null;
-        }
-    }
-
     /// <summary>When the broker last acknowledged a message, or null.</summary>
     public DateTimeOffset? LastOutboxSentAt()
     {
@@ -282,13 +249,6 @@ public sealed partial class ScreeningStore
             test TEXT NOT NULL,
             recorded_by TEXT NOT NULL,
             recorded_at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS threshold_overrides(
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            threshold REAL NOT NULL,
-            applied_at TEXT NOT NULL,
-            applied_by TEXT NOT NULL,
-            origin TEXT NOT NULL,
-            detail TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS results_screened_at ON results(screened_at);
         """);
 

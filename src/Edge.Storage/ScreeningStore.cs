@@ -493,6 +493,7 @@ public sealed partial class ScreeningStore : IDisposable
         MigrateSync(connection);
         MigratePrinting(connection);
         MigrateWeb(connection);
+        MigrateThreshold(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>

@@ -21,13 +21,14 @@ public enum ReprintOutcome
 {
     Printed,
 
-    /// <summary>The printer does not hold this result's slip (only what the print path keeps can be reprinted).</summary>
+    /// <summary>No slip was ever queued for this result (it had none, or it predates the print queue).</summary>
     NotAvailable,
 
+    /// <summary>The printer is not ready (offline, out of paper, cover open): the slip stays queued and prints once it is.</summary>
     PrinterOffline,
 }
 
-/// <summary>Slips: reprint one, and its preview picture when the printer path keeps one.</summary>
+/// <summary>Slips: reprint any result's slip that was queued, and its preview picture where the print path writes one.</summary>
 public interface ISlipReprinter
 {
     ValueTask<ReprintOutcome> ReprintAsync(string resultId, CancellationToken cancellationToken);

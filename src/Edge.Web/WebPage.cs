@@ -526,7 +526,7 @@ public sealed partial class WebPage : IAsyncDisposable
         var detail = string.Create(
             CultureInfo.InvariantCulture,
             $"site calibration: sensitivity {report.Sensitivity:0.000} (95% Wilson {report.SensitivityInterval?.Low:0.000}-{report.SensitivityInterval?.High:0.000}), specificity {report.Specificity:0.000}, AUC {report.Auc:0.000}, on {report.Positives} positive and {report.Negatives} negative confirmed cases, target {report.Settings.TargetSensitivity:0.00}");
-        await _ports.Threshold.ApplyAsync(threshold, initials, "page", detail, ctx.RequestAborted).ConfigureAwait(false);
+        await _ports.Threshold.ApplyAsync(threshold, initials, ThresholdOverride.SiteOrigin, detail, ctx.RequestAborted).ConfigureAwait(false);
         LogThresholdApplied(_logger, threshold, report.Positives, report.Negatives);
         _ports.Updates.Publish(new LiveEvent("threshold"));
         await JsonAsync(ctx, new Done("ok"), WebJsonContext.Default.Done).ConfigureAwait(false);

@@ -62,12 +62,12 @@ public sealed class CalibrationPageTests(BrowserFixture browser)
 
         Assert.Equal(0.370, site.Threshold.Current!.Threshold, 9);
         Assert.Equal("MK", site.Threshold.Current.AppliedBy);
-        Assert.Contains(site.Store.Audit("decision"), a => a.Action == "threshold-override" && a.Detail.StartsWith("0.370000 by MK (page)", StringComparison.Ordinal));
+        Assert.Contains(site.Store.Audit("decision"), a => a.Action == "threshold-changed" && a.Detail.StartsWith("0.370000 from site (model tb-cxr test) set by MK on the page", StringComparison.Ordinal));
         Assert.Contains(site.Store.Audit("p19"), a => a.Action == "outcome-confirmed" && a.Detail == "xpert positive by MK");
 
         // A restart reads the override back from the record.
         using var reopened = ScreeningStore.Open(site.DatabasePath);
-        Assert.Equal(0.370, new RecordedThresholdOverrides(reopened, TimeProvider.System).Current!.Threshold, 9);
+        Assert.Equal(0.370, Thresholds.Over(reopened).Current!.Threshold, 9);
         Assert.Empty(browser.PageErrors);
     }
 

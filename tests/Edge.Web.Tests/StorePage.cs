@@ -1,3 +1,4 @@
+using Edge.Appliance;
 using Edge.Domain;
 using Edge.Storage;
 using Edge.TestSupport;
@@ -39,7 +40,7 @@ public sealed class StorePage : IAsyncDisposable
     {
         var temp = new TempDirectory("edge-web");
         var store = ScreeningStore.Open(temp.Combine("edge.db"));
-        var threshold = new RecordedThresholdOverrides(store, TimeProvider.System);
+        var threshold = Thresholds.Over(store);
         var console = new QuietConsole();
         var updates = new LiveUpdates();
         var options = new WebPageOptions { Urls = [url], PinHash = pinHash, Calibration = calibration ?? new CalibrationSettings() };
