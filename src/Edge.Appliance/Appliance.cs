@@ -33,6 +33,8 @@ public sealed partial class Appliance : IAsyncDisposable
         var clock = TimeProvider.System;
         Printer = new SlipPrintQueue(store, printerLink, (change, ct) => Console.ApplyAsync(change, ct), loggers.CreateLogger("Edge.Printer"), clock, printing);
         CtSeries = new CtSeriesAssembler(options.Dicom.CtSeriesQuietPeriod, clock);
+        SlipPreviews = printing.PreviewDirectory;
+        ThresholdOverrides = new RecordedThresholdOverrides(store, threshold, clock, (applied, inForce, detail) => SyncCommands.ThresholdNotice(options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, applied, inForce, detail));
 
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
         IStage[] stages =

@@ -92,6 +92,7 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         {
             if (scp is not null)
             {
+                appliance.DicomPort = null;
                 await scp.DisposeAsync().ConfigureAwait(false);
             }
         }
@@ -145,6 +146,7 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         };
         var scp = new DicomScp(scpOptions, new SpoolDicomSink(appliance, _arrivals.Writer), loggers.CreateLogger<DicomScp>());
         await scp.StartAsync(cancellationToken).ConfigureAwait(false);
+        appliance.DicomPort = scp.Port;
         return scp;
     }
 
@@ -170,6 +172,7 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
             var line = appliance.LineFor(item);
             lines.Add(line);
             LogScreened(_logger, line.Id, line.Status, line.Decision ?? "-");
+            appliance.OnResultSettled(line.Id);
             Interlocked.Decrement(ref _inFlight);
         }
     }

@@ -64,9 +64,9 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         var payload = SyncPayload.From(result, siteId, deviceId, pseudonym).ToJson();
         var outbox = new OutboxMessage(result.Id, $"{topicRoot}/{siteId}/{deviceId}/result", payload);
         bool fresh;
-        if (item.Image is { } image)
+        if (item.Image is { } decoded)
         {
-            store.RecordDriftSample(DriftFeatures.Of(result.Id, image), now);
+            store.RecordDriftSample(DriftFeatures.Of(result.Id, decoded), now);
         }
 
         try
@@ -180,6 +180,9 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
 
     public ConsoleOutput Output => ConsoleMachine.Output(_state, _settings);
 
+    /// <summary>Raised after each change has been shown (the page refreshes its lights).</summary>
+    public event Action? Changed;
+
     public Task ImageEnteredAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageReceived(), cancellationToken);
 
     public Task ImageLeftAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageLeft(), cancellationToken);
@@ -200,16 +203,22 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
     public async Task<LightState> ApplyAsync(ConsoleEvent change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var changed = false;
         try
         {
             _state = ConsoleMachine.Apply(_state, change);
             var output = ConsoleMachine.Output(_state, _settings);
             await lights.ShowAsync(output, cancellationToken).ConfigureAwait(false);
+            changed = true;
             return output.State;
         }
         finally
         {
             _gate.Release();
+            if (changed)
+            {
+                Changed?.Invoke();
+            }
         }
     }
 

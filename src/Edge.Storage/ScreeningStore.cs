@@ -479,7 +479,6 @@ public sealed partial class ScreeningStore : IDisposable
                 UNIQUE(path, destination));
             CREATE INDEX IF NOT EXISTS dicom_sends_due ON dicom_sends(next_attempt_at) WHERE sent_at IS NULL;
             """);
-        MigrateDecodeAttempts(connection);
         using var version = new SqliteCommand("SELECT version FROM schema_info", connection);
         var current = version.ExecuteScalar();
         if (current is null)
@@ -493,6 +492,9 @@ public sealed partial class ScreeningStore : IDisposable
 
         MigrateSync(connection);
         MigratePrinting(connection);
+        MigrateWeb(connection);
+        MigrateThreshold(connection);
+        MigrateDecodeAttempts(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>
