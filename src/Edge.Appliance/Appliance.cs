@@ -39,7 +39,7 @@ public sealed partial class Appliance : IAsyncDisposable
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
         IStage[] stages =
         [
-            new IntakeStage(new ImageFileReader(), store, clock),
+            new IntakeStage(new ImageFileReader(), store, clock, ChildProcessDecode.ForThisExecutable()),
             new CtSeriesStage(CtSeries),
             new QualityStage(options.Quality.ToLimits()),
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),

@@ -67,6 +67,7 @@ public static partial class Cli
                 "screen" => await ScreenAsync(parsed, cancel.Token).ConfigureAwait(false),
                 "run" => await RunServiceAsync(parsed, cancel.Token).ConfigureAwait(false),
                 "hash-pin" => HashPin(),
+                ChildProcessDecode.Verb => await ChildProcessDecode.RunAsync(parsed.Files, cancel.Token).ConfigureAwait(false),
                 _ => UnknownVerb(verb),
             };
         }

@@ -18,17 +18,21 @@ public interface IStage
 /// <summary>
 /// Reads the spooled file into pixels and header. An unreadable file is rejected with the reason, and kept.
 /// Each decode is noted in the record before it starts and cleared when it ends, however it ends, so a file whose decoding
-/// takes the whole process down (a native decoder crash) is found on restart and, after
-/// <see cref="DecodeGuard.MaxUnfinishedAttempts"/> such restarts, rejected instead of crashing the appliance forever.
+/// took the whole process down is found on restart. It is then decoded once in a child process first: a file that crashes
+/// the decoder there is rejected instead of crashing the appliance forever, while one that was merely cut short by a power
+/// cut or a kill is screened as usual (<see cref="DecodeGuard"/>).
 /// </summary>
-public sealed class IntakeStage(IImageFileReader reader, ScreeningStore attempts, TimeProvider clock) : IStage
+public sealed class IntakeStage(IImageFileReader reader, ScreeningStore attempts, TimeProvider clock, IIsolatedDecode? isolated = null) : IStage
 {
     public string Name => "intake";
 
     public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
         var unfinished = attempts.BeginDecode(item.Received.Id, clock.GetUtcNow());
-        if (DecodeGuard.Refuse(unfinished) is { } finding)
+        var survived = unfinished > 0 && isolated is not null
+            ? await isolated.SurvivesAsync(item.Received.SpoolPath, cancellationToken).ConfigureAwait(false)
+            : null;
+        if (DecodeGuard.Refuse(unfinished, survived) is { } finding)
         {
             attempts.AppendAudit("decoder-crash", item.Received.Id, finding.Message, clock.GetUtcNow());
             return item.Reject(QcReport.Of([finding]));

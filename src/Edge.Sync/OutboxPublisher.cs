@@ -169,14 +169,16 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
             throw new SyncException($"The broker refused the connection: {result.ResultCode} {result.ReasonString}");
         }
 
-        var backlog = _store.CountOutboxPending();
-        LogConnected(_logger, _options.Host, _options.Port, backlog);
-        var birth = Json(new DeviceStatusMessage("online", _options.Site, _options.Device, _info.FirmwareVersion, _info.ModelName, _info.ModelVersion, _info.Provider, backlog, _clock.GetUtcNow()));
-        await PublishAcknowledgedAsync(_options.StatusTopic, birth, retain: true, cancellationToken).ConfigureAwait(false);
+        // Commands first: once the birth message says "online" (and the log says connected), a command sent is heard.
         if (_commands is not null)
         {
             await SubscribeToCommandsAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        var backlog = _store.CountOutboxPending();
+        var birth = Json(new DeviceStatusMessage("online", _options.Site, _options.Device, _info.FirmwareVersion, _info.ModelName, _info.ModelVersion, _info.Provider, backlog, _clock.GetUtcNow()));
+        await PublishAcknowledgedAsync(_options.StatusTopic, birth, retain: true, cancellationToken).ConfigureAwait(false);
+        LogConnected(_logger, _options.Host, _options.Port, backlog);
     }
 
     /// <summary>

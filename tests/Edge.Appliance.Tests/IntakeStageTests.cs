@@ -43,6 +43,50 @@ public sealed class IntakeStageTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_CutShortOnceAndCrashesWhenDecodedAlone_RejectsAsDecoderCrashWithoutDecodingHere()
+    {
+        var image = CrashedWhileDecoding(times: 1);
+        using var store = Open();
+        var reader = new CountingReader();
+        var isolated = new FixedIsolatedDecode(survives: false);
+
+        var result = await new IntakeStage(reader, store, TimeProvider.System, isolated).RunAsync(new ScreeningCase { Received = image }, CancellationToken.None);
+
+        Assert.Equal((0, 1), (reader.Calls, isolated.Calls));
+        Assert.Equal("decoder-crash", Assert.Single(result.Qc!.Findings).Code);
+        Assert.Equal(ScreeningStatus.Rejected, result.Status);
+    }
+
+    [Fact]
+    public async Task RunAsync_CutShortByPowerCutsButDecodesAlone_DecodesHere()
+    {
+        // Three kills mid-decode look like three crashes to a counter; the isolated decode tells them apart.
+        var image = CrashedWhileDecoding(times: 3);
+        using var store = Open();
+        var reader = new CountingReader();
+        var isolated = new FixedIsolatedDecode(survives: true);
+
+        var result = await new IntakeStage(reader, store, TimeProvider.System, isolated).RunAsync(new ScreeningCase { Received = image }, CancellationToken.None);
+
+        Assert.Equal((1, 1), (reader.Calls, isolated.Calls));
+        Assert.NotNull(result.Image);
+        Assert.Null(result.Status);
+    }
+
+    [Fact]
+    public async Task RunAsync_NoEarlierAttempt_SkipsTheIsolatedDecode()
+    {
+        using var store = Open();
+        var image = store.Register(Received(), Now);
+        var isolated = new FixedIsolatedDecode(survives: false);
+
+        var result = await new IntakeStage(new CountingReader(), store, TimeProvider.System, isolated).RunAsync(new ScreeningCase { Received = image }, CancellationToken.None);
+
+        Assert.Equal(0, isolated.Calls);
+        Assert.NotNull(result.Image);
+    }
+
+    [Fact]
     public async Task RunAsync_DecoderRefusesTheFile_AttemptEndsSoItIsNotCountedAsACrash()
     {
         using var store = Open();
@@ -77,6 +121,17 @@ public sealed class IntakeStageTests : IDisposable
     private ScreeningStore Open() => ScreeningStore.Open(_temp.Combine("edge.db"));
 
     private static ReceivedImage Received() => new(new string('7', 32), "/nonexistent/poison.dcm", "poison.dcm", IntakeSource.DicomStore, Now);
+
+    private sealed class FixedIsolatedDecode(bool survives) : IIsolatedDecode
+    {
+        public int Calls { get; private set; }
+
+        public Task<bool?> SurvivesAsync(string path, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return Task.FromResult<bool?>(survives);
+        }
+    }
 
     private sealed class CountingReader(bool fail = false) : IImageFileReader
     {
