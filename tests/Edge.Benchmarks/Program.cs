@@ -6,11 +6,12 @@ return args.FirstOrDefault() switch
     "screen" => await ScreenBenchmark.RunAsync(args),
     "dicom" => await DicomReceiveBenchmark.RunAsync(args),
     "sync" => await SyncBenchmark.RunAsync(args),
+    "e2e" => await EndToEndBenchmark.RunAsync(args),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: edge bench screen [--iterations N] | edge bench dicom [--iterations N] | edge bench sync [--messages N] [--images N]");
+    Console.Error.WriteLine("usage: edge bench screen [--iterations N] | edge bench dicom [--iterations N] | edge bench sync [--messages N] [--images N] | edge bench e2e [--images N] [--long]");
     return 2;
 }
