@@ -87,6 +87,16 @@ public static class EndToEndBenchmark
         report.AppendLine(CultureInfo.InvariantCulture, $"| start to ready (exec -> C-ECHO answered, incl. echoscu's own start) | {readySeconds * 1000:0} ms | <= 1000 ms |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| end to end / storescp receive (4 senders: first send -> last result, over storescp's storescu wall time) | {quad.Seconds / dcmtkFour:0.0} x | |");
         report.AppendLine();
+        report.AppendLine("Where the time goes inside the appliance (its own per-stage times from results.jsonl, median ms; queueing between stages not included):");
+        report.AppendLine();
+        report.AppendLine("| phase | " + string.Join(" | ", quad.Stages.Keys) + " |");
+        report.AppendLine("| --- |" + string.Concat(quad.Stages.Keys.Select(_ => " ---: |")));
+        foreach (var phase in new[] { one, quad })
+        {
+            report.AppendLine($"| {phase.Name} | " + string.Join(" | ", quad.Stages.Keys.Select(k => phase.Stages.TryGetValue(k, out var t) ? Measure.Percentile(t, 0.5).ToString("0", CultureInfo.InvariantCulture) : "-")) + " |");
+        }
+
+        report.AppendLine();
         var plot = Path.Combine(Repo.Root, "out", "bench", "e2e-latency.png");
         Directory.CreateDirectory(Path.GetDirectoryName(plot)!);
         await File.WriteAllBytesAsync(plot, LatencyPlot.Cdf([one.Latencies, quad.Latencies], ["1 sender", "4 senders"]));
@@ -205,7 +215,7 @@ public static class EndToEndBenchmark
         throw new TimeoutException("edge-appliance did not answer C-ECHO within 2 minutes: " + appliance.Stderr);
     }
 
-    private sealed record Phase(string Name, int Sent, List<double> Latencies, double Seconds, double SendSeconds, int Missing)
+    private sealed record Phase(string Name, int Sent, List<double> Latencies, double Seconds, double SendSeconds, int Missing, Dictionary<string, List<double>> Stages)
     {
         public double ImagesPerSecond => Latencies.Count / Seconds;
     }
@@ -253,10 +263,11 @@ public static class EndToEndBenchmark
         }
 
         var ids = new Dictionary<string, string>();
+        var stages = new Dictionary<string, List<double>>();
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromMinutes(10) && !appliance.HasExited)
         {
-            ids = ResultIds(results, uids);
+            (ids, stages) = ResultIds(results, uids);
             if (ids.Count == uids.Count && ids.Keys.All(arrivals.Contains))
             {
                 break;
@@ -277,16 +288,20 @@ public static class EndToEndBenchmark
         }
 
         var seconds = (last - start) / (double)Stopwatch.Frequency;
-        return new Phase(name, responses.Count, latencies, seconds, sendSeconds, responses.Count - latencies.Count);
+        return new Phase(name, responses.Count, latencies, seconds, sendSeconds, responses.Count - latencies.Count, stages);
     }
 
-    /// <summary>Result id per sent file, from results.jsonl (the appliance names a received object after its SOP Instance UID).</summary>
-    private static Dictionary<string, string> ResultIds(string results, Dictionary<string, string> byFileName)
+    /// <summary>
+    /// Result id per sent file, from results.jsonl (the appliance names a received object after its SOP Instance UID),
+    /// and the appliance's own per-stage times of those results.
+    /// </summary>
+    private static (Dictionary<string, string> Ids, Dictionary<string, List<double>> Stages) ResultIds(string results, Dictionary<string, string> byFileName)
     {
         var ids = new Dictionary<string, string>();
+        var stages = new Dictionary<string, List<double>>();
         if (!File.Exists(results))
         {
-            return ids;
+            return (ids, stages);
         }
 
         using var stream = new FileStream(results, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
@@ -303,10 +318,14 @@ public static class EndToEndBenchmark
             if (byFileName.TryGetValue(file, out var path))
             {
                 ids[json.RootElement.GetProperty("id").GetString()!] = path;
+                foreach (var stage in json.RootElement.GetProperty("timings").EnumerateObject())
+                {
+                    (stages.TryGetValue(stage.Name, out var times) ? times : stages[stage.Name] = []).Add(stage.Value.GetDouble());
+                }
             }
         }
 
-        return ids;
+        return (ids, stages);
     }
 
     private static async Task<string> SopInstanceUidAsync(string path)
