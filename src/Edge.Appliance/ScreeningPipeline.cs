@@ -56,7 +56,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     {
         await _console.ImageEnteredAsync(cancellationToken).ConfigureAwait(false);
 
-        // Waiting here holds back the sender (the C-STORE answer, the folder scan) rather than queueing decoded images.
+        // Waiting here holds back the intake loop: later images wait in the spool (already answered and durable), not decoded in memory.
         await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
