@@ -101,6 +101,7 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
 
     public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
+        var started = clock.GetTimestamp();
         if (item.Result is not { } result)
         {
             // Already recorded by an earlier run: its actions were taken or audited then.
@@ -127,7 +128,9 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
             await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
         }
 
-        outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
+        // The results log is written from inside this stage, so it carries this stage's own time so far (all but the acted mark).
+        var timings = item.WithTiming(Name, clock.GetElapsedTime(started).TotalMilliseconds).Timings;
+        outputs.AppendResult(ResultLine.From(result with { Timings = timings }, heatmapPath).ToJson());
         store.MarkActed(result.Id, [("slip-queued", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Edge.Domain;
 
 namespace Edge.Dicom;
@@ -59,6 +60,11 @@ internal static class DicomPixels
     /// <summary>Stored values: bits outside Bits Stored cleared (overlays, garbage), signed values sign-extended.</summary>
     internal static float[] Samples(ReadOnlySpan<byte> frame, SampleLayout layout)
     {
+        if (layout.BytesPerSample == 2 && layout.Scalar is not (gdcm.PixelFormat.ScalarType.FLOAT32 or gdcm.PixelFormat.ScalarType.FLOAT64) && BitConverter.IsLittleEndian)
+        {
+            return Samples16(MemoryMarshal.Cast<byte, ushort>(frame), layout.BitsStored, layout.HighBit, layout.IsSigned);
+        }
+
         var count = frame.Length / layout.BytesPerSample;
         var values = new float[count];
         for (var i = 0; i < count; i++)
@@ -70,6 +76,36 @@ internal static class DicomPixels
                 gdcm.PixelFormat.ScalarType.FLOAT64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(bytes),
                 _ => layout.Integer(bytes),
             };
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// The radiograph case (12 to 16 bits in 2 bytes) in one tight loop: the same masking, shift and sign extension as
+    /// <see cref="SampleLayout.Integer"/>, worked out once instead of per sample (a 2048 x 2048 image has 4 million).
+    /// </summary>
+    private static float[] Samples16(ReadOnlySpan<ushort> stored, int bitsStored, int highBit, bool signed)
+    {
+        var bits = Math.Clamp(bitsStored, 1, 16);
+        var shift = Math.Clamp(highBit + 1 - bits, 0, 16 - bits);
+        var mask = (1 << bits) - 1;
+        var signBit = 1 << (bits - 1);
+        var values = new float[stored.Length];
+        if (signed)
+        {
+            for (var i = 0; i < stored.Length; i++)
+            {
+                // (v ^ s) - s sign-extends a value whose sign bit is s.
+                values[i] = (((stored[i] >> shift) & mask) ^ signBit) - signBit;
+            }
+        }
+        else
+        {
+            for (var i = 0; i < stored.Length; i++)
+            {
+                values[i] = (stored[i] >> shift) & mask;
+            }
         }
 
         return values;

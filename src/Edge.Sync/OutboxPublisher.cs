@@ -46,6 +46,9 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
         _clock = clock ?? TimeProvider.System;
         _commands = commands;
         _client = new MqttClientFactory().CreateMqttClient();
+
+        // A result committed in the record goes out now, not at the next poll (which otherwise adds up to PollInterval).
+        _store.OutboxQueued += Wake;
         _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         _client.DisconnectedAsync += _ =>
         {
@@ -117,6 +120,7 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _store.OutboxQueued -= Wake;
         await GoOfflineAsync().ConfigureAwait(false);
         _client.Dispose();
     }

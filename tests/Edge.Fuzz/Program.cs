@@ -6,7 +6,7 @@ using SharpFuzz;
 // edge-fuzz seeds DIR           write the generated seeds (PDU streams, data sets) under DIR/<target>/
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Edge.Fuzz pdu|dataset|png|intake [FILE|DIR...] | seeds DIR");
+    Console.Error.WriteLine("usage: Edge.Fuzz pdu|dataset|png|intake|config [FILE|DIR...] | seeds DIR");
     return 2;
 }
 
