@@ -62,10 +62,8 @@ public sealed class DiskFloorTests : IDisposable
             Assert.Single(archived, a => File.ReadAllBytes(a).AsSpan().EndsWith(tail));
         }
 
-        var first = Results();
-        Assert.Equal("screened", first[0].Status);
-        Assert.Equal("rejected", first[1].Status);
-        Assert.NotEmpty(first[1].Reasons);
+        // Both are upright chest radiographs (966_fixed is MONOCHROME1 with an INVERSE presentation shape: one inversion).
+        Assert.All(Results(), r => Assert.Equal("screened", r.Status));
 
         // Space returns: the same image is taken and screened.
         File.Delete(ballast);
