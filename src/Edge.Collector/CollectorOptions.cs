@@ -126,6 +126,8 @@ public sealed class CollectorOptions
 
     public FhirOptions Fhir { get; set; } = new();
 
+    public DriftFlagOptions Drift { get; set; } = new();
+
     /// <summary>appsettings (the given file, else beside the program, else /etc/edge/collector.json) plus <c>Collector__Section__Key</c>.</summary>
     public static CollectorOptions Load(string? configPath)
     {
@@ -208,6 +210,7 @@ public sealed class CollectorOptions
             }
         }
 
+        problems.AddRange(Drift.Problems());
         return problems;
     }
 }
