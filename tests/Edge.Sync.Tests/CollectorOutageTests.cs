@@ -11,7 +11,7 @@ namespace Edge.Sync.Tests;
 /// The end-to-end proof with the real parts: the appliance screening in process, a real Mosquitto, and the real
 /// collector (SQLite, its HTTP API) — the broker down while images are screened, the collector restarted mid-stream.
 /// </summary>
-public sealed class CollectorOutageTests(ITestOutputHelper output) : IAsyncDisposable
+public sealed class CollectorOutageTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>As <see cref="OutageTests"/>: enough to queue a real backlog, small enough for a loaded CI machine.</summary>
     private const int ImageCount = 120;
@@ -87,11 +87,7 @@ public sealed class CollectorOutageTests(ITestOutputHelper output) : IAsyncDispo
         }
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 
     private CollectorOptions CollectorOptionsFor(int brokerPort) => new()
     {
