@@ -32,11 +32,15 @@ public sealed partial class Appliance : IAsyncDisposable
         var model = threshold.Model;
         var clock = TimeProvider.System;
         Printer = new SlipPrintQueue(store, printerLink, (change, ct) => Console.ApplyAsync(change, ct), loggers.CreateLogger("Edge.Printer"), clock, printing);
+        CtSeries = new CtSeriesAssembler(options.Dicom.CtSeriesQuietPeriod, clock);
+        SlipPreviews = printing.PreviewDirectory;
+        ThresholdOverrides = new RecordedThresholdOverrides(store, threshold, clock, (applied, inForce, detail) => SyncCommands.ThresholdNotice(options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, applied, inForce, detail));
 
         // The screening pipeline, in order. Intake and the console adapters are ports; see each stage for its one job.
         IStage[] stages =
         [
-            new IntakeStage(new ImageFileReader()),
+            new IntakeStage(new ImageFileReader(), store, clock, ChildProcessDecode.ForThisExecutable()),
+            new CtSeriesStage(CtSeries),
             new QualityStage(options.Quality.ToLimits()),
             new PreprocessStage(new Preprocessor(bundle.Manifest.Preprocessing)),
             new InferStage(scorer, model),
@@ -71,6 +75,9 @@ public sealed partial class Appliance : IAsyncDisposable
 
     /// <summary>The threshold decisions use now; a command from the programme can change it (<see cref="SyncCommands"/>).</summary>
     public ThresholdInForce Threshold { get; }
+
+    /// <summary>CT slices waiting for their series to go quiet (only while <c>run</c> accepts them).</summary>
+    public CtSeriesAssembler CtSeries { get; }
 
     private static DicomResultOutput DicomResults(EdgeOptions options, ScreeningStore store, Spool spool, ILoggerFactory loggers, TimeProvider clock)
     {
@@ -185,7 +192,7 @@ public sealed partial class Appliance : IAsyncDisposable
         foreach (var waiting in Spool.Waiting())
         {
             var image = Store.Register(waiting, now);
-            if (Store.HasResult(image.Id))
+            if (Store.HasResult(image.Id) || Store.IsInRecordedSeries(image.Id, image.ReceivedAt))
             {
                 Spool.Archive(image);
             }

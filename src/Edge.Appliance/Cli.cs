@@ -19,10 +19,12 @@ public static partial class Cli
     private const string UsageText = """
         edge-appliance: TB screening at the X-ray console (an AI triage aid, not a diagnosis)
 
-          run      [--config PATH] [--until-idle]           screen every image the console sends (DICOM) or the watched folder holds
+          run      [--config PATH] [--until-idle] [--serve] screen every image the console sends (DICOM) or the watched folder holds;
+                                                            --serve: the technician's page (also whenever Edge:Web:Urls is set)
           screen   [--config PATH] [--format jsonl|table] FILE...   screen files now and print the results
           selftest [--config PATH]                          check configuration, model, provider, storage, hardware, ports
           version                                           firmware and runtime versions
+          hash-pin                                          read the page's PIN from stdin, print the value for Edge:Web:PinHash
 
         Configuration: --config PATH, else appsettings.json beside the program, else /etc/edge/appsettings.json;
         environment variables Edge__Section__Key override any key.
@@ -64,6 +66,8 @@ public static partial class Cli
                 "selftest" => await SelfTest.RunAsync(parsed.Config, Console.Out, cancel.Token).ConfigureAwait(false),
                 "screen" => await ScreenAsync(parsed, cancel.Token).ConfigureAwait(false),
                 "run" => await RunServiceAsync(parsed, cancel.Token).ConfigureAwait(false),
+                "hash-pin" => HashPin(),
+                ChildProcessDecode.Verb => await ChildProcessDecode.RunAsync(parsed.Files, cancel.Token).ConfigureAwait(false),
                 _ => UnknownVerb(verb),
             };
         }
@@ -85,6 +89,11 @@ public static partial class Cli
         catch (StorageException ex)
         {
             Console.Error.WriteLine("Storage problem: " + ex.Message);
+            return Failed;
+        }
+        catch (Edge.Web.WebPageException ex)
+        {
+            Console.Error.WriteLine("The technician's page cannot start: " + ex.Message);
             return Failed;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -190,6 +199,14 @@ public static partial class Cli
         {
             await using var appliance = Appliance.Start(options, loggers);
             Volatile.Write(ref started, appliance);
+            await using var web = arguments.Serve || !string.IsNullOrWhiteSpace(options.Web.Urls)
+                ? await WebRunner.StartAsync(appliance, options.Web.ToPageOptions(options.SiteTimeZone()), loggers, cancellationToken).ConfigureAwait(false)
+                : null;
+            if (web is not null)
+            {
+                Console.Out.WriteLine($"Technician's page: {string.Join(" ", web.Urls)}");
+            }
+
             systemd?.Ready();
             using var stopping = cancellationToken.Register(() => systemd?.Stopping());
             var service = new IntakeService(appliance, loggers);
@@ -198,6 +215,20 @@ public static partial class Cli
             {
                 ResultTable.Write(Console.Out, lines);
             }
+
+            if (web is not null && arguments.UntilIdle && !cancellationToken.IsCancellationRequested)
+            {
+                // The demo: the batch is done, the page stays up to look at the results until Ctrl-C.
+                Console.Out.WriteLine($"Serving the technician's page at {string.Join(" ", web.Urls)} until Ctrl-C.");
+                await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
         }
         finally
         {
@@ -205,6 +236,20 @@ public static partial class Cli
             await watchdog.ConfigureAwait(false);
         }
 
+        return Ok;
+    }
+
+    /// <summary>Reads the PIN from stdin (not the command line, which other users and the shell history can see).</summary>
+    private static int HashPin()
+    {
+        var pin = Console.In.ReadLine()?.TrimEnd('\r', '\n');
+        if (string.IsNullOrEmpty(pin) || pin.Length < 4)
+        {
+            Console.Error.WriteLine("hash-pin: give a PIN or password of at least 4 characters on stdin.");
+            return Usage;
+        }
+
+        Console.Out.WriteLine(Edge.Web.PinHash.Create(pin));
         return Ok;
     }
 }
@@ -218,11 +263,15 @@ public enum OutputFormat
 /// <summary>Parsed options shared by the verbs.</summary>
 public sealed record Arguments(string? Config, OutputFormat Format, bool UntilIdle, IReadOnlyList<string> Files, string? Error)
 {
+    /// <summary><c>--serve</c>: the technician's page even without <c>Edge:Web:Urls</c>.</summary>
+    public bool Serve { get; init; }
+
     public static Arguments Parse(string[] args)
     {
         string? config = null;
         var format = OutputFormat.Jsonl;
         var untilIdle = false;
+        var serve = false;
         var files = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
@@ -243,6 +292,9 @@ public sealed record Arguments(string? Config, OutputFormat Format, bool UntilId
                 case "--until-idle":
                     untilIdle = true;
                     break;
+                case "--serve":
+                    serve = true;
+                    break;
                 case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                     return new Arguments(null, format, false, [], $"Unknown or incomplete option '{flag}'.");
                 default:
@@ -251,7 +303,7 @@ public sealed record Arguments(string? Config, OutputFormat Format, bool UntilId
             }
         }
 
-        return new Arguments(config, format, untilIdle, files, null);
+        return new Arguments(config, format, untilIdle, files, null) { Serve = serve };
     }
 }
 

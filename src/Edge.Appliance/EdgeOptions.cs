@@ -125,6 +125,9 @@ public sealed class DicomOptions
 
     /// <summary>Below this much free disk, C-STORE is answered A700 (out of resources) instead of filling the disk.</summary>
     public long FreeDiskFloorMb { get; set; } = 512;
+
+    /// <summary>A CT series is complete once no slice of it has arrived for this long; it is then judged and recorded as one.</summary>
+    public TimeSpan CtSeriesQuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class MqttOptions
@@ -178,7 +181,41 @@ public sealed class SyncOptions
 
 public sealed class WebOptions
 {
-    public string Urls { get; set; } = "http://127.0.0.1:8080";
+    /// <summary>Where <c>run</c> serves the technician's page (<c>;</c>-separated); empty: only with <c>--serve</c>, on <see cref="DefaultUrls"/>.</summary>
+    public string Urls { get; set; } = "";
+
+    /// <summary>PBKDF2 hash of the page's PIN (<c>edge-appliance hash-pin</c>); required when <see cref="Urls"/> reach beyond localhost.</summary>
+    public string? PinHash { get; set; }
+
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    public int MaxLoginAttempts { get; set; } = 5;
+
+    public TimeSpan LoginLockout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary><c>en</c> or <c>zh-CN</c> until the user switches.</summary>
+    public string Language { get; set; } = "en";
+
+    /// <summary>Site calibration: the sensitivity the threshold must reach, and the fewest confirmed cases of each kind.</summary>
+    public double TargetSensitivity { get; set; } = 0.90;
+
+    public int MinPositives { get; set; } = 20;
+
+    public int MinNegatives { get; set; } = 20;
+
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    public Edge.Web.WebPageOptions ToPageOptions(TimeZoneInfo timeZone) => new()
+    {
+        Urls = [.. (string.IsNullOrWhiteSpace(Urls) ? DefaultUrls : Urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        PinHash = PinHash,
+        SessionIdleTimeout = SessionIdleTimeout,
+        MaxLoginAttempts = MaxLoginAttempts,
+        LoginLockout = LoginLockout,
+        Language = Language,
+        TimeZone = timeZone,
+        Calibration = new Edge.Domain.CalibrationSettings(TargetSensitivity, MinPositives, MinNegatives),
+    };
 }
 
 /// <summary>All of <c>Edge:*</c>, bound once at start by the source-generated binder and validated before anything runs.</summary>
@@ -359,6 +396,13 @@ public sealed class EdgeOptions
         {
             problems.Add("Edge:Intake:PollInterval must be positive.");
         }
+
+        if (Dicom.CtSeriesQuietPeriod <= TimeSpan.Zero || Dicom.CtSeriesQuietPeriod > TimeSpan.FromHours(1))
+        {
+            problems.Add($"Edge:Dicom:CtSeriesQuietPeriod {Dicom.CtSeriesQuietPeriod} must be positive and at most an hour (e.g. 00:00:30).");
+        }
+
+        problems.AddRange(Web.ToPageOptions(TimeZoneInfo.Utc).Validate());
 
         return problems;
     }

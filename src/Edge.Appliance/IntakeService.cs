@@ -29,6 +29,8 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         var forwarding = options.Dicom.Destinations.Count > 0 ? forwarder.RunAsync(stopForwarding.Token) : Task.CompletedTask;
         DicomScp? scp = null;
         await using var sync = await SyncRunner.StartAsync(appliance, loggers, cancellationToken).ConfigureAwait(false);
+        var series = appliance.CtSeries;
+        series.Accepting = true;
         try
         {
             foreach (var image in appliance.Recover())
@@ -47,6 +49,13 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
                     taken++;
                 }
 
+                foreach (var quiet in series.TakeDue())
+                {
+                    LogSeriesAssembled(_logger, quiet.Images[0].Id, quiet.Images.Count);
+                    await SubmitAsync(new ScreeningCase { Received = quiet.Images[0], Series = quiet }, cancellationToken).ConfigureAwait(false);
+                    taken++;
+                }
+
                 foreach (var file in SettledFiles(options.Intake.WatchPath, options.Intake.SettleTime))
                 {
                     try
@@ -60,13 +69,18 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
                     }
                 }
 
-                if (untilIdle && taken == 0 && Volatile.Read(ref _inFlight) == 0)
+                if (untilIdle && taken == 0 && Volatile.Read(ref _inFlight) == 0 && series.PendingImages == 0)
                 {
                     break;
                 }
 
-                // Wake for a DICOM arrival at once; poll the folder at its interval.
+                // Wake for a DICOM arrival at once; poll the folder at its interval, sooner when a CT series falls due.
                 var pause = untilIdle && taken == 0 ? TimeSpan.FromMilliseconds(100) : options.Intake.PollInterval;
+                if (series.UntilNextDue is { } due && due < pause)
+                {
+                    pause = due;
+                }
+
                 await Task.WhenAny(_arrivals.Reader.WaitToReadAsync(cancellationToken).AsTask(), Task.Delay(pause, cancellationToken)).ConfigureAwait(false);
             }
         }
@@ -78,6 +92,7 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         {
             if (scp is not null)
             {
+                appliance.DicomPort = null;
                 await scp.DisposeAsync().ConfigureAwait(false);
             }
         }
@@ -131,22 +146,33 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         };
         var scp = new DicomScp(scpOptions, new SpoolDicomSink(appliance, _arrivals.Writer), loggers.CreateLogger<DicomScp>());
         await scp.StartAsync(cancellationToken).ConfigureAwait(false);
+        appliance.DicomPort = scp.Port;
         return scp;
     }
 
-    private async Task SubmitAsync(ReceivedImage image, CancellationToken cancellationToken)
+    private Task SubmitAsync(ReceivedImage image, CancellationToken cancellationToken) => SubmitAsync(new ScreeningCase { Received = image }, cancellationToken);
+
+    private async Task SubmitAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _inFlight);
-        await appliance.Pipeline.SubmitAsync(image, cancellationToken).ConfigureAwait(false);
+        await appliance.Pipeline.SubmitAsync(item, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DrainAsync(List<ResultLine> lines)
     {
         await foreach (var item in appliance.Pipeline.Completed.ReadAllAsync().ConfigureAwait(false))
         {
+            if (item.HeldForSeries)
+            {
+                // Its series comes back as one case once the console has gone quiet.
+                Interlocked.Decrement(ref _inFlight);
+                continue;
+            }
+
             var line = appliance.LineFor(item);
             lines.Add(line);
             LogScreened(_logger, line.Id, line.Status, line.Decision ?? "-");
+            appliance.OnResultSettled(line.Id);
             Interlocked.Decrement(ref _inFlight);
         }
     }
@@ -166,6 +192,9 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Synced {Sent} result message(s); {Left} waiting in the outbox")]
     private static partial void LogSyncDrained(ILogger logger, long sent, long left);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "CT series of {Count} image(s) assembled as {Id}")]
+    private static partial void LogSeriesAssembled(ILogger logger, string id, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Watching {Folder} for images")]
     private static partial void LogWatching(ILogger logger, string folder);

@@ -51,6 +51,12 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 
     public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
+        if (item.HeldForSeries)
+        {
+            // Stays in the spool until its series is recorded.
+            return ValueTask.FromResult(item);
+        }
+
         var now = clock.GetUtcNow();
         var result = ScreeningResult.From(item, now);
         var heatmapPath = result.Heatmap is null ? null : outputs.HeatmapPathOf(result.Id);
@@ -58,15 +64,20 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
         var payload = SyncPayload.From(result, siteId, deviceId, pseudonym).ToJson();
         var outbox = new OutboxMessage(result.Id, $"{topicRoot}/{siteId}/{deviceId}/result", payload);
         bool fresh;
-        if (item.Image is { } image)
+        if (item.Image is { } decoded)
         {
-            store.RecordDriftSample(DriftFeatures.Of(result.Id, image), now);
+            store.RecordDriftSample(DriftFeatures.Of(result.Id, decoded), now);
         }
 
         try
         {
             fresh = store.Record(result, line, spool.ArchivePathOf(item.Received), outbox, now);
             spool.Archive(item.Received);
+            foreach (var image in item.Series?.Images ?? [])
+            {
+                // The result line lists every image, so a crash in this loop is finished by the restart sweep.
+                spool.Archive(image);
+            }
         }
         catch (IOException ex)
         {
@@ -90,6 +101,7 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
 
     public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
+        var started = clock.GetTimestamp();
         if (item.Result is not { } result)
         {
             // Already recorded by an earlier run: its actions were taken or audited then.
@@ -116,7 +128,9 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
             await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
         }
 
-        outputs.AppendResult(ResultLine.From(result with { Timings = item.Timings }, heatmapPath).ToJson());
+        // The results log is written from inside this stage, so it carries this stage's own time so far (all but the acted mark).
+        var timings = item.WithTiming(Name, clock.GetElapsedTime(started).TotalMilliseconds).Timings;
+        outputs.AppendResult(ResultLine.From(result with { Timings = timings }, heatmapPath).ToJson());
         store.MarkActed(result.Id, [("slip-queued", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
@@ -169,6 +183,9 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
 
     public ConsoleOutput Output => ConsoleMachine.Output(_state, _settings);
 
+    /// <summary>Raised after each change has been shown (the page refreshes its lights).</summary>
+    public event Action? Changed;
+
     public Task ImageEnteredAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageReceived(), cancellationToken);
 
     public Task ImageLeftAsync(CancellationToken cancellationToken) => ApplyAsync(new ConsoleEvent.ImageLeft(), cancellationToken);
@@ -189,16 +206,22 @@ public sealed class ConsoleIndicator(IStatusLights lights, ConsoleSettings? sett
     public async Task<LightState> ApplyAsync(ConsoleEvent change, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var changed = false;
         try
         {
             _state = ConsoleMachine.Apply(_state, change);
             var output = ConsoleMachine.Output(_state, _settings);
             await lights.ShowAsync(output, cancellationToken).ConfigureAwait(false);
+            changed = true;
             return output.State;
         }
         finally
         {
             _gate.Release();
+            if (changed)
+            {
+                Changed?.Invoke();
+            }
         }
     }
 

@@ -10,6 +10,9 @@ public sealed record ModelRef(string Name, string Version, string Sha256)
     public static ModelRef? Of(ModelIdentity? model) => model is null ? null : new(model.Name, model.Version, model.Sha256);
 }
 
+/// <summary>A result that stands for a whole series: its modality and the record ids of all its images (the record finds them here after a restart).</summary>
+public sealed record SeriesLine(string Modality, int Images, IReadOnlyList<string> ImageIds);
+
 public sealed record QcLine(string Verdict, IReadOnlyList<string> Reasons, IReadOnlyList<string> Codes);
 
 /// <summary>One result as <c>screen --format jsonl</c> and <c>results.jsonl</c> print it. Score and threshold on the 0-100 scale technicians see.</summary>
@@ -28,7 +31,8 @@ public sealed record ResultLine(
     IReadOnlyDictionary<string, double> Timings,
     string? Error,
     DateTimeOffset ReceivedAt,
-    DateTimeOffset ScreenedAt)
+    DateTimeOffset ScreenedAt,
+    SeriesLine? Series = null)
 {
     public static ResultLine From(ScreeningResult result, string? heatmapPath) => new(
         result.OriginalName,
@@ -45,7 +49,8 @@ public sealed record ResultLine(
         result.Timings.ToDictionary(t => t.Stage, t => Math.Round(t.Milliseconds, 3)),
         result.Error,
         result.ReceivedAt,
-        result.ScreenedAt);
+        result.ScreenedAt,
+        result.Series is { } series ? new SeriesLine("CT", series.Images.Count, [.. series.Images.Select(i => i.Id)]) : null);
 
     public string ToJson() => JsonSerializer.Serialize(this, ApplianceJsonContext.Default.ResultLine);
 }

@@ -8,11 +8,14 @@ namespace Edge.Appliance;
 
 /// <summary>
 /// Runs the stages, each on its own task, joined by bounded channels so a slow stage holds back intake instead of
-/// filling memory. Cases leave in the order they entered.
+/// filling memory. Cases leave in the order they entered. At most <see cref="InFlightLimit"/> cases are between
+/// submission and the end of the last stage: each holds a decoded image (32 MB for 4096 x 4096 at 16 bits) and its
+/// buffers, and on a small device more cases than cores only wait, in memory, without finishing any sooner.
 /// </summary>
 public sealed partial class ScreeningPipeline : IAsyncDisposable
 {
-    private const int ChannelCapacity = 4;
+    private const int ChannelCapacity = 1;
+    private readonly SemaphoreSlim _inFlight;
     private readonly IReadOnlyList<IStage> _stages;
     private readonly ConsoleIndicator _console;
     private readonly ILogger _logger;
@@ -20,8 +23,12 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     private readonly Task[] _workers;
     private readonly CancellationTokenSource _stop = new();
 
-    public ScreeningPipeline(IReadOnlyList<IStage> stages, ConsoleIndicator console, ILogger logger)
+    /// <param name="inFlightLimit">Cases admitted at once; null: <see cref="InFlightLimit"/> for this machine's cores.</param>
+    public ScreeningPipeline(IReadOnlyList<IStage> stages, ConsoleIndicator console, ILogger logger, int? inFlightLimit = null)
     {
+        var limit = inFlightLimit ?? InFlightLimit(Environment.ProcessorCount, stages.Count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1, nameof(inFlightLimit));
+        _inFlight = new SemaphoreSlim(limit, limit);
         _stages = stages;
         _console = console;
         _logger = logger;
@@ -31,16 +38,38 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             _channels[i] = Channel.CreateBounded<ScreeningCase>(new BoundedChannelOptions(ChannelCapacity) { SingleReader = true, SingleWriter = i != 0 });
         }
 
-        _workers = [.. stages.Select((stage, i) => Task.Run(() => RunStageAsync(stage, _channels[i].Reader, _channels[i + 1].Writer, _stop.Token)))];
+        _workers = [.. stages.Select((stage, i) => Task.Run(() => RunStageAsync(stage, _channels[i].Reader, _channels[i + 1].Writer, i == stages.Count - 1, _stop.Token)))];
     }
+
+    /// <summary>
+    /// How many cases may be in the stages at once: one per core keeps every core busy, one more keeps a core from
+    /// idling while a case is read from disk or committed; more than one per stage only queues. At least two so that
+    /// intake of the next image overlaps the previous one even on a single core.
+    /// </summary>
+    public static int InFlightLimit(int processorCount, int stageCount) =>
+        Math.Max(2, Math.Min(processorCount + 1, stageCount));
 
     /// <summary>Finished cases, recorded and acted upon.</summary>
     public ChannelReader<ScreeningCase> Completed => _channels[^1].Reader;
 
-    public async ValueTask SubmitAsync(ReceivedImage image, CancellationToken cancellationToken)
+    public ValueTask SubmitAsync(ReceivedImage image, CancellationToken cancellationToken) => SubmitAsync(new ScreeningCase { Received = image }, cancellationToken);
+
+    /// <summary>A case made before the pipeline, e.g. an assembled CT series.</summary>
+    public async ValueTask SubmitAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
         await _console.ImageEnteredAsync(cancellationToken).ConfigureAwait(false);
-        await _channels[0].Writer.WriteAsync(new ScreeningCase { Received = image }, cancellationToken).ConfigureAwait(false);
+
+        // Waiting here holds back the intake loop: later images wait in the spool (already answered and durable), not decoded in memory.
+        await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _channels[0].Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _inFlight.Release();
+            throw;
+        }
     }
 
     /// <summary>Every stage's worker is still going (none has ended or died); what the service watchdog vouches for.</summary>
@@ -62,9 +91,10 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _inFlight.Dispose();
     }
 
-    private async Task RunStageAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, CancellationToken cancellationToken)
+    private async Task RunStageAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, bool last, CancellationToken cancellationToken)
     {
         try
         {
@@ -72,6 +102,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             {
                 if (item.IsSettled && !stage.RunsWhenSettled)
                 {
+                    LeaveIfLast(last);
                     await output.WriteAsync(item, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
@@ -88,6 +119,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
                     LogRecordFailed(_logger, item.Received.Id, stage.Name, ex.Message);
                     await _console.FaultAsync(true, cancellationToken).ConfigureAwait(false);
                     await _console.ImageLeftAsync(cancellationToken).ConfigureAwait(false);
+                    _inFlight.Release();
                     continue;
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException && !item.IsSettled)
@@ -102,6 +134,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
                     next = item;
                 }
 
+                LeaveIfLast(last);
                 await output.WriteAsync(next.WithTiming(stage.Name, watch.Elapsed.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -111,6 +144,15 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
         finally
         {
             output.TryComplete();
+        }
+    }
+
+    /// <summary>A case done with the last stage no longer counts against the limit, whether or not anyone has read it yet.</summary>
+    private void LeaveIfLast(bool last)
+    {
+        if (last)
+        {
+            _inFlight.Release();
         }
     }
 

@@ -74,7 +74,7 @@ public static class SelfTest
         CheckStorage(options, Report);
         Report(options.Hardware.Profile == "simulated", "hardware", options.Hardware.Profile == "simulated" ? "simulated lights and slip printer" : $"unknown profile {options.Hardware.Profile}");
         CheckPort(options.Dicom.Port, "dicom", Report);
-        Report(Uri.TryCreate(options.Web.Urls.Split(';')[0], UriKind.Absolute, out _), "web", options.Web.Urls);
+        Report(options.Web.ToPageOptions(TimeZoneInfo.Utc).Validate().Count == 0, "web", string.IsNullOrWhiteSpace(options.Web.Urls) ? "off (run --serve: " + WebOptions.DefaultUrls + ")" : options.Web.Urls);
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         return failures == 0 ? Cli.Ok : Cli.Failed;
     }

@@ -1,5 +1,6 @@
 using Edge.Domain;
 using Edge.Inference;
+using Edge.Storage;
 
 namespace Edge.Appliance;
 
@@ -14,13 +15,29 @@ public interface IStage
     ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken);
 }
 
-/// <summary>Reads the spooled file into pixels and header. An unreadable file is rejected with the reason, and kept.</summary>
-public sealed class IntakeStage(IImageFileReader reader) : IStage
+/// <summary>
+/// Reads the spooled file into pixels and header. An unreadable file is rejected with the reason, and kept.
+/// Each decode is noted in the record before it starts and cleared when it ends, however it ends, so a file whose decoding
+/// took the whole process down is found on restart. It is then decoded once in a child process first: a file that crashes
+/// the decoder there is rejected instead of crashing the appliance forever, while one that was merely cut short by a power
+/// cut or a kill is screened as usual (<see cref="DecodeGuard"/>).
+/// </summary>
+public sealed class IntakeStage(IImageFileReader reader, ScreeningStore attempts, TimeProvider clock, IIsolatedDecode? isolated = null) : IStage
 {
     public string Name => "intake";
 
     public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
+        var unfinished = attempts.BeginDecode(item.Received.Id, clock.GetUtcNow());
+        var survived = unfinished > 0 && isolated is not null
+            ? await isolated.SurvivesAsync(item.Received.SpoolPath, cancellationToken).ConfigureAwait(false)
+            : null;
+        if (DecodeGuard.Refuse(unfinished, survived) is { } finding)
+        {
+            attempts.AppendAudit("decoder-crash", item.Received.Id, finding.Message, clock.GetUtcNow());
+            return item.Reject(QcReport.Of([finding]));
+        }
+
         try
         {
             var image = await reader.ReadAsync(item.Received.SpoolPath, cancellationToken).ConfigureAwait(false);
@@ -29,6 +46,11 @@ public sealed class IntakeStage(IImageFileReader reader) : IStage
         catch (ImageReadException ex)
         {
             return item.Reject(QcReport.Of([new QcFinding("unreadable", QcVerdict.Reject, ex.Message)]));
+        }
+        finally
+        {
+            // Reached whenever the process survives the decode: only a crash leaves the attempt standing.
+            attempts.EndDecode(item.Received.Id);
         }
     }
 }

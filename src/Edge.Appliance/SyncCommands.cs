@@ -94,17 +94,28 @@ public sealed partial class SyncCommands(ScreeningStore store, ThresholdInForce 
         var what = Describe(name, request);
         var audit = $"by {issuedBy ?? "(not given)"}: {what}; {(outcome.Accepted ? "applied" : "refused")}: {outcome.Detail}";
         var record = new CommandRecord(commandId, name, issuedBy ?? "", now, outcome.Accepted, replyId);
-        if (store.RecordCommand(record, audit, replyMessage, outcome.Threshold, outcome.Messages ?? []))
+        var recorded = outcome.Threshold is null
+            ? store.RecordCommand(record, audit, replyMessage, null, outcome.Messages ?? [])
+            : threshold.Change(() => store.RecordCommand(record, audit, replyMessage, outcome.Threshold, outcome.Messages ?? []), outcome.NewOverride);
+        if (recorded)
         {
-            if (outcome.Threshold is not null)
-            {
-                threshold.Apply(outcome.NewOverride);
-            }
-
             LogCommand(logger, name, commandId, outcome.Accepted ? "applied" : "refused", outcome.Detail);
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The province's copy of a threshold applied on the device itself (the page's site calibration): unprompted, on
+    /// the <c>threshold</c> reply topic, shaped as a reply with <c>id</c> naming the change, not a command.
+    /// </summary>
+    public static OutboxMessage ThresholdNotice(string topicRoot, string site, string device, ThresholdOverride applied, Decision inForce, string auditDetail)
+    {
+        ArgumentNullException.ThrowIfNull(applied);
+        ArgumentNullException.ThrowIfNull(inForce);
+        var id = $"{applied.Origin}:{applied.AppliedAt.UtcTicks}";
+        var notice = new CommandReply(id, "threshold", site, device, true, "applied on the device: " + auditDetail, applied.AppliedAt, Words.Percent(inForce.Threshold), inForce.Source.ToString().ToLowerInvariant(), null);
+        return new OutboxMessage($"notice/threshold/{id}", $"{topicRoot}/{site}/{device}/cmd/threshold/reply", JsonSerializer.Serialize(notice, SyncMessagesJsonContext.Default.CommandReply));
     }
 
     private CommandOutcome Decide(string name, CommandRequest request, string id, string issuedBy, DateTimeOffset now) => name switch
@@ -126,7 +137,7 @@ public sealed partial class SyncCommands(ScreeningStore store, ThresholdInForce 
 
             var back = ThresholdPolicy.Decide(0, threshold.BundleThreshold, threshold.Configured);
             var detail = ThresholdInForce.AuditDetail(back, threshold.Model, null);
-            return new CommandOutcome(true, "the programme's threshold is cleared; in force: " + detail, new ThresholdChange.Clear(detail));
+            return new CommandOutcome(true, "the threshold override is cleared; in force: " + detail, new ThresholdChange.Clear(threshold.Model.Sha256, now, issuedBy, ThresholdOverride.ProgrammeOrigin, id, detail));
         }
 
         if (request.Threshold is not { } percent || double.IsNaN(percent) || percent < MinThresholdPercent || percent > MaxThresholdPercent)
@@ -139,7 +150,7 @@ public sealed partial class SyncCommands(ScreeningStore store, ThresholdInForce 
             return Refused($"the threshold was calibrated for model sha256 {Printable(sha)}, not for the model in force ({threshold.Model.Version}, {threshold.Model.Sha256})");
         }
 
-        var value = new ThresholdOverride(Math.Round(percent / 100, 6), threshold.Model.Sha256, id, issuedBy, now);
+        var value = new ThresholdOverride(Math.Round(percent / 100, 6), threshold.Model.Sha256, now, issuedBy, ThresholdOverride.ProgrammeOrigin, id);
         var decision = ThresholdPolicy.Decide(0, threshold.BundleThreshold, value.Threshold);
         var auditDetail = ThresholdInForce.AuditDetail(decision, threshold.Model, value);
         var reason = Printable(request.Reason) is { } r ? $" (reason: {r})" : "";

@@ -15,6 +15,7 @@ public static class DicomFileReader
         ArgumentException.ThrowIfNullOrEmpty(path);
         try
         {
+            FileMetaGuard.Check(path);
             GdcmNativeLibrary.Prepare();
             return ReadWithGdcm(path);
         }
@@ -48,8 +49,23 @@ public static class DicomFileReader
         var transferSyntax = file.GetHeader().GetDataSetTransferSyntax();
         var attributes = new DicomAttributes(dataSet);
         var pixels = DicomPixels.FirstFrame(reader.GetImage(), dataSet, transferSyntax);
-        var header = DicomHeaderParser.Parse(attributes, pixels.BitsStored, DicomText.Trim(transferSyntax.GetString()));
+        var header = DicomHeaderParser.Parse(attributes, pixels.BitsStored, DicomText.Trim(transferSyntax.GetString())) with { VoiLut = ReadVoiLut(dataSet, attributes) };
         return new DecodedImage(pixels.Image, header, DicomHeaderParser.ParseIdentity(attributes));
+    }
+
+    /// <summary>
+    /// The VOI LUT takes modality values, so its first mapped value is signed when those can be negative: signed pixels,
+    /// or a negative rescale intercept (CT's -1024).
+    /// </summary>
+    private static LookupTable? ReadVoiLut(gdcm.DataSet dataSet, DicomAttributes attributes)
+    {
+        if (DicomLut.FirstItem(dataSet, 0x3010) is not { } item)
+        {
+            return null;
+        }
+
+        var signed = DicomAttributes.ReadUInt16(dataSet, 0x0028, 0x0103) == 1 || attributes.Decimal(0x0028, 0x1052) < 0;
+        return DicomLut.Read(item, signed, "VOI");
     }
 
     private static string ExplainReadFailure(gdcm.DataSet dataSet)

@@ -9,7 +9,12 @@ internal static class DicomHeaderParser
     {
         Format = ImageFormat.Dicom,
         Photometric = a.String(0x0028, 0x0004) ?? "MONOCHROME2",
-        PresentationInverse = string.Equals(a.String(0x2050, 0x0020), "INVERSE", StringComparison.OrdinalIgnoreCase),
+        PresentationLutShape = a.String(0x2050, 0x0020)?.ToUpperInvariant() switch
+        {
+            "IDENTITY" => "IDENTITY",
+            "INVERSE" => "INVERSE",
+            _ => null, // absent, or LIN OD (printing only): the photometric interpretation decides
+        },
         BitsStored = bitsStored,
         TransferSyntaxUid = transferSyntaxUid,
         SopClassUid = a.String(0x0008, 0x0016),

@@ -48,11 +48,21 @@ public sealed record ImageHeader
     /// <summary>MONOCHROME1, MONOCHROME2, RGB (PNG/JPEG colour), ...</summary>
     public string Photometric { get; init; } = "MONOCHROME2";
 
-    /// <summary>Presentation LUT Shape INVERSE (DICOM), which flips the display like MONOCHROME1 does.</summary>
-    public bool PresentationInverse { get; init; }
+    /// <summary>Presentation LUT Shape (2050,0020): IDENTITY, INVERSE, or null when absent (or any other value).</summary>
+    public string? PresentationLutShape { get; init; }
 
-    /// <summary>True when low pixel values display as white (MONOCHROME1 xor Presentation LUT Shape INVERSE).</summary>
-    public bool DisplaysInverted => string.Equals(Photometric, "MONOCHROME1", StringComparison.OrdinalIgnoreCase) ^ PresentationInverse;
+    /// <summary>
+    /// True when low pixel values display as white. Presentation LUT Shape, when present, decides on its own: it already
+    /// accounts for the photometric interpretation (PS3.3 C.8.11.3: INVERSE goes with MONOCHROME1, IDENTITY with
+    /// MONOCHROME2), so MONOCHROME1 with INVERSE is one inversion, not two; DCMTK renders it the same way.
+    /// Without it, MONOCHROME1 inverts.
+    /// </summary>
+    public bool DisplaysInverted => PresentationLutShape switch
+    {
+        "INVERSE" => true,
+        "IDENTITY" => false,
+        _ => string.Equals(Photometric, "MONOCHROME1", StringComparison.OrdinalIgnoreCase),
+    };
 
     public int BitsStored { get; init; } = 8;
 
@@ -96,6 +106,9 @@ public sealed record ImageHeader
 
     public double? WindowWidth { get; init; }
 
+    /// <summary>First item of the VOI LUT Sequence (0028,3010), for display only; used in preference to the window.</summary>
+    public LookupTable? VoiLut { get; init; }
+
     /// <summary>Pixel Spacing or Imager Pixel Spacing in mm (row spacing, column spacing).</summary>
     public (double Row, double Column)? PixelSpacingMm { get; init; }
 
@@ -104,6 +117,40 @@ public sealed record ImageHeader
     public string? Manufacturer { get; init; }
 
     public string? ManufacturerModelName { get; init; }
+}
+
+/// <summary>
+/// A DICOM LUT (PS3.3 C.11.1.1): input values below <see cref="FirstMapped"/> take the first entry, values past the end
+/// the last. <see cref="BitsPerEntry"/> gives the output range 0 .. 2^bits - 1.
+/// </summary>
+public sealed class LookupTable
+{
+    private readonly float[] _entries;
+
+    public LookupTable(int firstMapped, int bitsPerEntry, float[] entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        ArgumentOutOfRangeException.ThrowIfZero(entries.Length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bitsPerEntry);
+        FirstMapped = firstMapped;
+        BitsPerEntry = bitsPerEntry;
+        _entries = entries;
+    }
+
+    public int FirstMapped { get; }
+
+    public int BitsPerEntry { get; }
+
+    public ReadOnlySpan<float> Entries => _entries;
+
+    /// <summary>The largest output value the table may hold.</summary>
+    public double MaxOutput => Math.Pow(2, BitsPerEntry) - 1;
+
+    public float Map(float value)
+    {
+        var index = Math.Clamp((long)MathF.Round(value, MidpointRounding.AwayFromZero) - FirstMapped, 0, _entries.Length - 1);
+        return _entries[index];
+    }
 }
 
 /// <summary>

@@ -76,7 +76,13 @@ public sealed record ScreeningCase
     /// <summary>Milliseconds spent in each stage, in pipeline order.</summary>
     public IReadOnlyList<StageTiming> Timings { get; init; } = [];
 
-    public bool IsSettled => Status is not null;
+    /// <summary>A CT series judged as one case: <see cref="Received"/> is its first image, and every image is recorded with it.</summary>
+    public CtSeries? Series { get; init; }
+
+    /// <summary>A CT slice handed to series assembly: it is neither screened nor recorded on its own.</summary>
+    public bool HeldForSeries { get; init; }
+
+    public bool IsSettled => Status is not null || HeldForSeries;
 
     public ScreeningCase Reject(QcReport qc) => this with { Qc = qc, Status = ScreeningStatus.Rejected };
 
@@ -127,6 +133,9 @@ public sealed record ScreeningResult
 
     public ImageHeader? Header { get; init; }
 
+    /// <summary>The CT series this result stands for, all of its images; null for a single image.</summary>
+    public CtSeries? Series { get; init; }
+
     /// <summary>PHI: local record, page and slip only.</summary>
     public PatientIdentity Identity { get; init; } = PatientIdentity.None;
 
@@ -153,6 +162,7 @@ public sealed record ScreeningResult
             HeatmapHeight = c.Output?.HeatmapHeight ?? 0,
             Timings = c.Timings,
             Header = c.Image?.Header,
+            Series = c.Series,
             Identity = c.Image?.Identity ?? PatientIdentity.None,
         };
     }

@@ -6,7 +6,7 @@ namespace Edge.Imaging;
 public readonly record struct VoiWindow(double Center, double Width);
 
 /// <summary>
-/// Turns decoded pixels into an 8-bit gray picture for people: VOI window (the header's, else a
+/// Turns decoded pixels into an 8-bit gray picture for people: VOI LUT, else VOI window (the header's, else a
 /// 0.5%..99.5% percentile window), inversion for MONOCHROME1 / INVERSE, with an optional area-average downscale first.
 /// </summary>
 public static class DisplayImage
@@ -26,9 +26,22 @@ public static class DisplayImage
         var pixels = width == image.Pixels.Width && height == image.Pixels.Height
             ? image.Pixels
             : new GrayImage(width, height, Array.ConvertAll(AreaResize.Resize(image.Pixels.Pixels, image.Pixels.Width, image.Pixels.Height, width, height), v => (float)v));
-        var window = SelectWindow(pixels, image.Header);
         var inverted = image.Header.DisplaysInverted;
         var bytes = new byte[pixels.Pixels.Length];
+        if (image.Header.VoiLut is { } lut)
+        {
+            // The modality's own (usually non-linear) curve is preferred over its linear window approximation, as pydicom does.
+            var scale = (float)(255 / lut.MaxOutput);
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                var value = lut.Map(pixels.Pixels[i]) * scale;
+                bytes[i] = (byte)Math.Clamp(MathF.Round(inverted ? 255f - value : value), 0f, 255f);
+            }
+
+            return new Gray8Image(width, height, bytes);
+        }
+
+        var window = SelectWindow(pixels, image.Header);
         for (var i = 0; i < bytes.Length; i++)
         {
             var value = ApplyWindow(pixels.Pixels[i], window);

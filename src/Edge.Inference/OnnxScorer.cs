@@ -56,7 +56,18 @@ public sealed partial class OnnxScorer : IDisposable
         _ => "CPU",
     };
 
-    public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
+    public static IReadOnlyList<string> AvailableProviders() => OrtEnvironment().GetAvailableProviders();
+
+    /// <summary>
+    /// The process-wide ONNX Runtime environment, with the runtime's own telemetry switched off before any session exists:
+    /// a screening device sends nothing but its results, and only to the programme's broker.
+    /// </summary>
+    public static OrtEnv OrtEnvironment()
+    {
+        var env = OrtEnv.Instance();
+        env.DisableTelemetryEvents();
+        return env;
+    }
 
     /// <summary>The providers to try, in order: the preferred ones the runtime lists, then CPU.</summary>
     public static IReadOnlyList<ExecutionProvider> PlanProviders(IReadOnlyList<ExecutionProvider> preferred, IReadOnlyCollection<string> available)

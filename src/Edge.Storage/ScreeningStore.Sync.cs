@@ -3,17 +3,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Edge.Storage;
 
-/// <summary>A threshold the programme set by command, bound to the model it was calibrated for.</summary>
-public sealed record ThresholdOverride(double Threshold, string ModelSha256, string CommandId, string IssuedBy, DateTimeOffset AppliedAt);
-
-/// <summary>How a command changes the threshold, if it does.</summary>
-public abstract record ThresholdChange
-{
-    public sealed record Set(ThresholdOverride Override, string AuditDetail) : ThresholdChange;
-
-    public sealed record Clear(string AuditDetail) : ThresholdChange;
-}
-
 /// <summary>A command as the record keeps it, so a redelivered one is answered again without being applied twice.</summary>
 public sealed record CommandRecord(string CommandId, string Name, string IssuedBy, DateTimeOffset ReceivedAt, bool Accepted, string ReplyMessageId);
 
@@ -69,24 +58,9 @@ public sealed partial class ScreeningStore
                 }
 
                 Audit(tx, command.ReceivedAt, "command-" + command.Name, command.CommandId, auditDetail);
-                switch (threshold)
+                if (threshold is not null)
                 {
-                    case ThresholdChange.Set set:
-                        Execute(
-                            _connection,
-                            "INSERT OR REPLACE INTO threshold_override(slot, threshold, model_sha256, command_id, issued_by, applied_at) VALUES (1, $t, $sha, $cmd, $by, $at)",
-                            tx,
-                            ("$t", set.Override.Threshold),
-                            ("$sha", set.Override.ModelSha256),
-                            ("$cmd", set.Override.CommandId),
-                            ("$by", set.Override.IssuedBy),
-                            ("$at", Iso(set.Override.AppliedAt)));
-                        Audit(tx, command.ReceivedAt, "threshold-changed", "decision", set.AuditDetail);
-                        break;
-                    case ThresholdChange.Clear clear:
-                        Execute(_connection, "DELETE FROM threshold_override", tx);
-                        Audit(tx, command.ReceivedAt, "threshold-changed", "decision", clear.AuditDetail);
-                        break;
+                    InsertThresholdChange(tx, threshold);
                 }
 
                 foreach (var message in messages.Append(reply))
@@ -113,19 +87,6 @@ public sealed partial class ScreeningStore
             using var reader = command.ExecuteReader();
             return reader.Read()
                 ? new CommandRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture), reader.GetInt32(4) == 1, reader.GetString(5))
-                : null;
-        }
-    }
-
-    /// <summary>The threshold the programme set, or null when none is in force.</summary>
-    public ThresholdOverride? CurrentThresholdOverride()
-    {
-        lock (_lock)
-        {
-            using var command = Command("SELECT threshold, model_sha256, command_id, issued_by, applied_at FROM threshold_override WHERE slot = 1", null);
-            using var reader = command.ExecuteReader();
-            return reader.Read()
-                ? new ThresholdOverride(reader.GetDouble(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture))
                 : null;
         }
     }
@@ -276,13 +237,6 @@ public sealed partial class ScreeningStore
                 received_at TEXT NOT NULL,
                 accepted INTEGER NOT NULL,
                 reply_message_id TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS threshold_override(
-                slot INTEGER PRIMARY KEY CHECK (slot = 1),
-                threshold REAL NOT NULL,
-                model_sha256 TEXT NOT NULL,
-                command_id TEXT NOT NULL,
-                issued_by TEXT NOT NULL,
-                applied_at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS drift_samples(
                 result_id TEXT PRIMARY KEY,
                 at TEXT NOT NULL,

@@ -153,6 +153,11 @@ public sealed partial class ScreeningStore : IDisposable
                 }
 
                 tx.Commit();
+                if (outbox is not null)
+                {
+                    RaiseOutboxQueued();
+                }
+
                 return true;
             }
             catch (SqliteException ex)
@@ -343,7 +348,7 @@ public sealed partial class ScreeningStore : IDisposable
     {
         lock (_lock)
         {
-            return Execute(
+            var queued = Execute(
                 _connection,
                 "INSERT OR IGNORE INTO outbox(message_id, topic, payload, created_at) VALUES ($mid, $topic, $payload, $at)",
                 null,
@@ -351,6 +356,12 @@ public sealed partial class ScreeningStore : IDisposable
                 ("$topic", message.Topic),
                 ("$payload", message.Payload),
                 ("$at", Iso(now))) == 1;
+            if (queued)
+            {
+                RaiseOutboxQueued();
+            }
+
+            return queued;
         }
     }
 
@@ -492,6 +503,9 @@ public sealed partial class ScreeningStore : IDisposable
 
         MigrateSync(connection);
         MigratePrinting(connection);
+        MigrateWeb(connection);
+        MigrateThreshold(connection);
+        MigrateDecodeAttempts(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>

@@ -46,6 +46,9 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
         _clock = clock ?? TimeProvider.System;
         _commands = commands;
         _client = new MqttClientFactory().CreateMqttClient();
+
+        // A result committed in the record goes out now, not at the next poll (which otherwise adds up to PollInterval).
+        _store.OutboxQueued += Wake;
         _client.ApplicationMessageReceivedAsync += OnMessageReceivedAsync;
         _client.DisconnectedAsync += _ =>
         {
@@ -117,6 +120,7 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _store.OutboxQueued -= Wake;
         await GoOfflineAsync().ConfigureAwait(false);
         _client.Dispose();
     }
@@ -169,14 +173,16 @@ public sealed partial class OutboxPublisher : IAsyncDisposable
             throw new SyncException($"The broker refused the connection: {result.ResultCode} {result.ReasonString}");
         }
 
-        var backlog = _store.CountOutboxPending();
-        LogConnected(_logger, _options.Host, _options.Port, backlog);
-        var birth = Json(new DeviceStatusMessage("online", _options.Site, _options.Device, _info.FirmwareVersion, _info.ModelName, _info.ModelVersion, _info.Provider, backlog, _clock.GetUtcNow()));
-        await PublishAcknowledgedAsync(_options.StatusTopic, birth, retain: true, cancellationToken).ConfigureAwait(false);
+        // Commands first: once the birth message says "online" (and the log says connected), a command sent is heard.
         if (_commands is not null)
         {
             await SubscribeToCommandsAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        var backlog = _store.CountOutboxPending();
+        var birth = Json(new DeviceStatusMessage("online", _options.Site, _options.Device, _info.FirmwareVersion, _info.ModelName, _info.ModelVersion, _info.Provider, backlog, _clock.GetUtcNow()));
+        await PublishAcknowledgedAsync(_options.StatusTopic, birth, retain: true, cancellationToken).ConfigureAwait(false);
+        LogConnected(_logger, _options.Host, _options.Port, backlog);
     }
 
     /// <summary>

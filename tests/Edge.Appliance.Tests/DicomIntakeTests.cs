@@ -42,18 +42,76 @@ public sealed class DicomIntakeTests : IDisposable
         await WaitForAsync(() => Results(database).Count == pushes.Length, run);
         var results = Results(database);
         Assert.All(results, r => Assert.Equal("DicomStore", r.Source));
-        Assert.Equal(["Rejected", "Rejected", "Rejected", "Screened", "Screened"], results.Select(r => r.Status).Order());
+        Assert.Equal(["Rejected", "Rejected", "Screened", "Screened", "Screened"], results.Select(r => r.Status).Order());
         Assert.Contains(results, r => r.Reasons == "Body part is HIP, not chest.");
-        Assert.Equal(2, results.Count(r => r.Reasons.StartsWith("Image looks inverted", StringComparison.Ordinal) || r.Codes.Contains("polarity-inverted", StringComparison.Ordinal)));
+        Assert.Equal(1, results.Count(r => r.Reasons.StartsWith("Image looks inverted", StringComparison.Ordinal) || r.Codes.Contains("polarity-inverted", StringComparison.Ordinal)));
 
         // One SR and one Secondary Capture per screened image reach the PACS; rejected images get none.
-        await WaitForAsync(() => Directory.GetFiles(pacsDir).Length == 4, run);
+        await WaitForAsync(() => Directory.GetFiles(pacsDir).Length == 6, run);
         var dumps = await Task.WhenAll(Directory.GetFiles(pacsDir).Select(f => ChildProcess.RunAsync("dcmdump", ["-Un", "+P", "0008,0016", f], TimeSpan.FromSeconds(30))));
-        Assert.Equal(2, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.88.33", StringComparison.Ordinal)));
-        Assert.Equal(2, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.7", StringComparison.Ordinal)));
+        Assert.Equal(3, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.88.33", StringComparison.Ordinal)));
+        Assert.Equal(3, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.7", StringComparison.Ordinal)));
+    }
+
+    // A CT series (5 slices, one association) is held until the console has been quiet for the configured period, then
+    // recorded once as "not screened: no CT model": one record row, one results line, one audit line; no slice is screened
+    // or refused on its own, and every slice is kept in the archive.
+    [Fact]
+    public async Task Run_ConsolePushesCtSeries_OneNotScreenedSeriesRecordAndEverySliceKept()
+    {
+        var config = PublishedAppliance.WriteConfig(_temp);
+        var settings = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        settings["Edge"]!["Dicom"]!["CtSeriesQuietPeriod"] = "00:00:01";
+        File.WriteAllText(config, settings.ToJsonString());
+        var port = settings["Edge"]!["Dicom"]!["Port"]!.GetValue<int>();
+        var (study, series) = (GeneratedDicom.NewUid(), GeneratedDicom.NewUid());
+        var slices = new List<string>();
+        for (var z = 0; z < 5; z++)
+        {
+            slices.Add(await GeneratedDicom.WriteAsync(_temp.Combine($"slice{z}.dcm"), new DicomImageSpec
+            {
+                Columns = 64, Rows = 64, Signed = true, SopClass = "CTImageStorage", Modality = "CT",
+                Stored = [.. Enumerable.Range(0, 64 * 64).Select(i => (i % 64 * 40) - 1000 + (z * 10))],
+                Attributes =
+                [
+                    "(0008,0008) CS [ORIGINAL\\PRIMARY\\AXIAL]", $"(0020,000d) UI [{study}]", $"(0020,000e) UI [{series}]",
+                    FormattableString.Invariant($"(0020,0013) IS [{z + 1}]"), "(0018,0015) CS [CHEST]", "(0028,1052) DS [-1024]", "(0028,1053) DS [1]",
+                ],
+            }));
+        }
+
+        await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
+        await WaitForAsync(() => run.Stderr.Contains("DICOM listener", StringComparison.Ordinal), run);
+
+        var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture), .. slices], TimeSpan.FromMinutes(1));
+        Assert.True(store.ExitCode == 0, store.Stdout + store.Stderr);
+
+        var database = _temp.Combine("data", "edge.db");
+        var archive = _temp.Combine("data", "archive");
+        await WaitForAsync(() => Results(database).Count == 1 && Directory.GetFiles(archive).Length == 5 && File.Exists(_temp.Combine("out", "results.jsonl")), run);
+        var result = Assert.Single(Results(database));
+        Assert.Equal(("DicomStore", "Rejected"), (result.Source, result.Status));
+        Assert.Equal("CT series of 5 images: not screened: no CT model installed.", result.Reasons);
+        Assert.Equal("[\"ct-no-model\"]", result.Codes);
+        Assert.Empty(Directory.GetFiles(_temp.Combine("data", "spool")));
+        Assert.Equal(5L, Scalar(database, "SELECT COUNT(*) FROM images"));
+        Assert.Equal(1L, Scalar(database, "SELECT COUNT(*) FROM audit WHERE action = 'rejected' AND detail LIKE '%no CT model%'"));
+        var line = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(File.ReadAllLines(_temp.Combine("out", "results.jsonl"))))!;
+        Assert.Equal("rejected", line["status"]!.GetValue<string>());
+        Assert.Equal(5, line["series"]!["images"]!.GetValue<int>());
+        Assert.Equal(5, line["series"]!["imageIds"]!.AsArray().Count);
     }
 
     public void Dispose() => _temp.Dispose();
+
+    private static long Scalar(string database, string sql)
+    {
+        using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return (long)command.ExecuteScalar()!;
+    }
 
     private static List<(string Source, string Status, string Reasons, string Codes)> Results(string database)
     {

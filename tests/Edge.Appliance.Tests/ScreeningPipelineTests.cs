@@ -45,6 +45,64 @@ public sealed class ScreeningPipelineTests
         Assert.Contains(LightState.Fault, lights.Shown);
     }
 
+    [Theory]
+    [InlineData(1, 6, 2)]
+    [InlineData(2, 6, 3)]
+    [InlineData(4, 6, 5)]
+    [InlineData(16, 6, 6)]
+    [InlineData(1, 1, 2)]
+    public void InFlightLimit_Cores_OneMoreThanCoresAtLeastTwoAtMostOnePerStage(int cores, int stages, int expected)
+    {
+        Assert.Equal(expected, ScreeningPipeline.InFlightLimit(cores, stages));
+    }
+
+    [Fact]
+    public async Task Submit_LimitReached_WaitsUntilACaseLeavesTheLastStage()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new Step("a", gate: gate.Task);
+        await using var pipeline = new ScreeningPipeline([held, new Step("b")], new ConsoleIndicator(new RecordingLights()), NullLogger.Instance, inFlightLimit: 1);
+        await pipeline.SubmitAsync(Image("1"), CancellationToken.None);
+        await held.Entered.WaitAsync(HangGuard);
+
+        // The first channel has room, so only the limit can hold the second image back while the first is in stage a.
+        var second = pipeline.SubmitAsync(Image("2"), CancellationToken.None).AsTask();
+        Assert.False(second.IsCompleted);
+
+        gate.SetResult();
+        await second.WaitAsync(HangGuard);
+        pipeline.CompleteInput();
+        var done = await ReadAllAsync(pipeline);
+        Assert.Equal(["1", "2"], done.Select(c => c.Received.Id));
+    }
+
+    [Fact]
+    public async Task Submit_CasesSettledEarlyOrNotStored_FreeTheirPlace()
+    {
+        await using var pipeline = new ScreeningPipeline([new Step("quality", settles: true), new Step("infer"), new Step("record", alwaysRuns: true, storageFailureFor: "2"), new Step("act")], new ConsoleIndicator(new RecordingLights()), NullLogger.Instance, inFlightLimit: 1);
+
+        var done = await RunAsync(pipeline, "1", "2", "3").WaitAsync(HangGuard);
+
+        Assert.Equal(["1", "3"], done.Select(c => c.Received.Id));
+        Assert.All(done, c => Assert.Equal(["quality", "record"], c.Timings.Select(t => t.Stage)));
+    }
+
+    /// <summary>Only so a broken limit fails the test instead of hanging the suite; never reached when it works.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+
+    private static ReceivedImage Image(string id) => new(id, id, id + ".dcm", IntakeSource.File, DateTimeOffset.UnixEpoch);
+
+    private static async Task<List<ScreeningCase>> ReadAllAsync(ScreeningPipeline pipeline)
+    {
+        var done = new List<ScreeningCase>();
+        await foreach (var item in pipeline.Completed.ReadAllAsync())
+        {
+            done.Add(item);
+        }
+
+        return done;
+    }
+
     private static async Task<List<ScreeningCase>> RunAsync(ScreeningPipeline pipeline, params string[] ids)
     {
         foreach (var id in ids)
@@ -62,14 +120,25 @@ public sealed class ScreeningPipelineTests
         return done;
     }
 
-    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null) : IStage
+    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null, Task? gate = null) : IStage
     {
         public string Name => name;
 
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public bool RunsWhenSettled => alwaysRuns;
 
-        public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
+        /// <summary>Completes when the stage has taken its first case.</summary>
+        public Task Entered => _entered.Task;
+
+        public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
         {
+            _entered.TrySetResult();
+            if (gate is not null)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+
             if (item.Received.Id == throwFor)
             {
                 throw new InvalidOperationException("boom");
@@ -80,7 +149,7 @@ public sealed class ScreeningPipelineTests
                 throw new StorageException("disk gone");
             }
 
-            return ValueTask.FromResult(settles ? item with { Status = ScreeningStatus.Screened } : item);
+            return settles ? item with { Status = ScreeningStatus.Screened } : item;
         }
     }
 

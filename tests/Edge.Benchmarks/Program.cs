@@ -7,11 +7,12 @@ return args.FirstOrDefault() switch
     "dicom" => await DicomReceiveBenchmark.RunAsync(args),
     "sync" => await SyncBenchmark.RunAsync(args),
     "collector" => await CollectorBenchmark.RunAsync(args),
+    "e2e" => await EndToEndBenchmark.RunAsync(args),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: edge bench screen [--iterations N] | edge bench dicom [--iterations N] | edge bench sync [--messages N] [--images N] | edge bench collector [--results N] [--runs R]");
+    Console.Error.WriteLine("usage: edge bench screen [--iterations N] | edge bench dicom [--iterations N] | edge bench sync [--messages N] [--images N] | edge bench collector [--results N] [--runs R] | edge bench e2e [--images N] [--long]");
     return 2;
 }

@@ -244,7 +244,7 @@ public static class SyncBenchmark
     }
 
     /// <summary>Mosquitto on a loopback port, stopped with SIGTERM (it saves its sessions) and started again on the same port.</summary>
-    private sealed class Broker : IAsyncDisposable
+    internal sealed class Broker : IAsyncDisposable
     {
         private readonly string _config;
         private ChildProcess? _process;

@@ -67,18 +67,31 @@ public class DicomFileReaderTests
     }
 
     [Fact]
-    public void Read_Monochrome1WithPresentationInverse_DisplaysNotInverted()
+    public void Read_Monochrome1WithPresentationInverse_DisplaysInvertedOnce()
     {
         var header = DicomFileReader.Read(TestData.SharedDicom("966_fixed.dcm")).Header;
 
+        // DX requires INVERSE with MONOCHROME1 (PS3.3 C.8.11.3): the shape states the one inversion, it does not add a second.
         Assert.Equal("MONOCHROME1", header.Photometric);
-        Assert.True(header.PresentationInverse);
-        Assert.False(header.DisplaysInverted);
+        Assert.Equal("INVERSE", header.PresentationLutShape);
+        Assert.True(header.DisplaysInverted);
         Assert.Equal((0.16, 0.16), header.PixelSpacingMm);
         Assert.Equal(["DERIVED", "PRIMARY"], header.ImageType);
         Assert.Equal(["L", "F"], header.PatientOrientation);
         Assert.Null(header.AgeYears); // birth date is a hash in this anonymised file
         Assert.Null(header.AcquiredAt);
+    }
+
+    // Found by fuzzing the intake: group 0002 whose VRs are not valid sends GDCM down its implicit-VR meta path, where an
+    // assertion aborts the process. The managed check must refuse it first (without it this test run would abort).
+    [Fact]
+    public void Read_MetaGroupNotExplicitVr_RefusedBeforeGdcm()
+    {
+        var path = Path.Combine(TestSupport.Repo.Root, "tests", "Edge.Fuzz", "Regressions", "intake", "gdcm-meta-implicit-assert.bin");
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(path));
+
+        Assert.Equal("DICOM file meta information is malformed (group 0002 is not Explicit VR).", error.Message);
     }
 
     [Fact]

@@ -17,7 +17,8 @@ internal abstract class FuzzTarget : IDisposable
         "dataset" => new DataSetTarget(),
         "png" => new PngTarget(),
         "intake" => new IntakeTarget(),
-        _ => throw new ArgumentException($"Unknown fuzz target '{name}': pdu, dataset, png or intake.", nameof(name)),
+        "config" => new ConfigTarget(),
+        _ => throw new ArgumentException($"Unknown fuzz target '{name}': pdu, dataset, png, intake or config.", nameof(name)),
     };
 
     public abstract void Run(byte[] input);

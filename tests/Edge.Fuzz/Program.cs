@@ -6,7 +6,7 @@ using SharpFuzz;
 // edge-fuzz seeds DIR           write the generated seeds (PDU streams, data sets) under DIR/<target>/
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: Edge.Fuzz pdu|dataset|png|intake [FILE|DIR...] | seeds DIR");
+    Console.Error.WriteLine("usage: Edge.Fuzz pdu|dataset|png|intake|config [FILE|DIR...] | seeds DIR");
     return 2;
 }
 
@@ -21,13 +21,26 @@ if (args.Length == 1)
     // Persistent mode: one process serves many inputs. An exception escaping the action is the crash AFL records.
     // The target is made inside the first run: instrumented code writes to AFL's shared map, which exists only from then on.
     FuzzTarget? fuzzed = null;
-    Fuzzer.Run(stream =>
+    void RunOne(Stream stream)
     {
         fuzzed ??= FuzzTarget.Create(args[0]);
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         fuzzed.Run(buffer.ToArray());
-    });
+    }
+
+    // The intake target reaches native decoders (GDCM, libjpeg-turbo): a fault there kills the process, and in-process
+    // the process is AFL's fork server, so the whole campaign died with it. Out of process, SharpFuzz runs the inputs in
+    // a child it restarts, and a dead child is reported to AFL as a crash with the input that caused it.
+    if (args[0] == "intake")
+    {
+        Fuzzer.OutOfProcess.Run(RunOne);
+    }
+    else
+    {
+        Fuzzer.Run(RunOne);
+    }
+
     fuzzed?.Dispose();
     return 0;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of one target with SharpFuzz + AFL++ (Debian's afl++).
-#   tests/Edge.Fuzz/run-fuzz.sh TARGET SECONDS     TARGET: pdu | dataset | png | intake
+#   tests/Edge.Fuzz/run-fuzz.sh TARGET SECONDS     TARGET: pdu | dataset | png | intake | config
 # Builds the harness, instruments the Edge.* assemblies, runs afl-fuzz for SECONDS from Corpus/TARGET and prints
 # executions and crashes. Findings stay under out/fuzz/TARGET/default/{crashes,hangs}; to keep one, copy it to
 # tests/Edge.Fuzz/Regressions/TARGET/ (the suite replays it) and reproduce with:
@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/../.."
 ROOT=$PWD
-target=${1:?usage: run-fuzz.sh pdu|dataset|png|intake SECONDS}
+target=${1:?usage: run-fuzz.sh pdu|dataset|png|intake|config SECONDS}
 seconds=${2:?usage: run-fuzz.sh TARGET SECONDS}
-case $target in pdu|dataset|png|intake) ;; *) echo "run-fuzz: unknown target $target" >&2; exit 2 ;; esac
+case $target in pdu|dataset|png|intake|config) ;; *) echo "run-fuzz: unknown target $target" >&2; exit 2 ;; esac
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 if ! command -v afl-fuzz >/dev/null; then
@@ -29,7 +29,7 @@ dotnet build tests/Edge.Fuzz/Edge.Fuzz.csproj -c Release -nologo -v quiet -o out
 rm -rf "$bin"
 mkdir -p "$out"
 cp -r out/fuzz/build "$bin"
-for assembly in Edge.Dicom Edge.Imaging Edge.Domain Edge.Storage; do
+for assembly in Edge.Dicom Edge.Imaging Edge.Domain Edge.Storage edge-appliance Microsoft.Extensions.Configuration Microsoft.Extensions.Configuration.Json Microsoft.Extensions.Configuration.Binder; do
   [[ -f $bin/$assembly.dll ]] && .tools/sharpfuzz "$bin/$assembly.dll" >&2
 done
 

@@ -41,14 +41,17 @@ public class DisplayImageTests
         Assert.Equal([0, 255], new[] { display.Pixels[0], display.Pixels[2] });
     }
 
+    // Presentation LUT Shape, when present, decides alone (it already accounts for MONOCHROME1); absent, MONOCHROME1 inverts.
     [Theory]
-    [InlineData("MONOCHROME1", false, true)]
-    [InlineData("MONOCHROME2", true, true)]
-    [InlineData("MONOCHROME1", true, false)]
-    [InlineData("MONOCHROME2", false, false)]
-    public void Render_Monochrome1OrInverse_InvertsDisplay(string photometric, bool presentationInverse, bool inverted)
+    [InlineData("MONOCHROME1", null, true)]
+    [InlineData("MONOCHROME2", null, false)]
+    [InlineData("MONOCHROME1", "INVERSE", true)]
+    [InlineData("MONOCHROME2", "INVERSE", true)]
+    [InlineData("MONOCHROME1", "IDENTITY", false)]
+    [InlineData("MONOCHROME2", "IDENTITY", false)]
+    public void Render_Monochrome1OrInverse_InvertsDisplay(string photometric, string? presentationLutShape, bool inverted)
     {
-        var header = new ImageHeader { Format = ImageFormat.Dicom, Photometric = photometric, PresentationInverse = presentationInverse, WindowCenter = 128, WindowWidth = 256 };
+        var header = new ImageHeader { Format = ImageFormat.Dicom, Photometric = photometric, PresentationLutShape = presentationLutShape, WindowCenter = 128, WindowWidth = 256 };
 
         var display = DisplayImage.Render(Image(2, 1, [0, 255], header));
 

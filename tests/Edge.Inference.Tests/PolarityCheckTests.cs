@@ -44,6 +44,21 @@ public sealed class PolarityCheckTests
         Assert.False(IsRejected(new Preprocessor(Spec), image));
     }
 
+    // DX MONOCHROME1 with Presentation LUT Shape INVERSE: one inversion, so the model sees it upright; the other shared
+    // file that looks inverted (MONOCHROME2 with IDENTITY, bones dark) is still refused.
+    [Fact]
+    public async Task CheckPolarity_Monochrome1WithInverseShape_IsUprightAndTheMislabelledSampleIsRefused()
+    {
+        var reader = new ImageFileReader();
+        var dx = await reader.ReadAsync(Path.Combine(Repo.SharedDicom, "966_fixed.dcm"), CancellationToken.None);
+        var mislabelled = await reader.ReadAsync(Path.Combine(Repo.SharedDicom, "JPEG2KLossless_1s_1f_u_16_16.dcm"), CancellationToken.None);
+
+        Assert.True(dx.Header.DisplaysInverted);
+        Assert.False(IsRejected(new Preprocessor(Spec), dx));
+        Assert.False(mislabelled.Header.DisplaysInverted);
+        Assert.True(IsRejected(new Preprocessor(Spec), mislabelled));
+    }
+
     private static bool IsRejected(Preprocessor preprocessor, DecodedImage image) =>
         QualityChecks.CheckPolarity(preprocessor.Ranks(preprocessor.Run(image)), 128, 128)?.Severity == QcVerdict.Reject;
 }

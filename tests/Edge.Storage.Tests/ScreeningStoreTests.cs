@@ -100,6 +100,27 @@ public sealed class ScreeningStoreTests : IDisposable
         Assert.Contains(store.Audit("r1"), a => a.Action == "dicom-sent");
     }
 
+    // A series result lists its images in its line; until that commit, and for results older than the image, none is in it.
+    [Fact]
+    public void IsInRecordedSeries_ImagesListedByASeriesResult_FoundOnlyThoseAndOnlySinceTheyArrived()
+    {
+        using var store = ScreeningStore.Open(_temp.Combine("edge.db"));
+        var first = store.Register(Received("a"), Now);
+        var second = store.Register(Received("b"), Now);
+        var alone = store.Register(Received("c"), Now);
+        Assert.False(store.IsInRecordedSeries(second.Id, Now));
+
+        var line = $$$"""{"id":"{{{first.Id}}}","series":{"modality":"CT","images":2,"imageIds":["{{{first.Id}}}","{{{second.Id}}}"]}}""";
+        store.Record(Result(first) with { Status = ScreeningStatus.Rejected }, line, "archive/a", null, Now);
+        store.Record(Result(alone), $$"""{"id":"{{alone.Id}}","series":null}""", "archive/c", null, Now);
+
+        Assert.True(store.IsInRecordedSeries(first.Id, Now));
+        Assert.True(store.IsInRecordedSeries(second.Id, Now));
+        Assert.False(store.IsInRecordedSeries(alone.Id, Now));
+        Assert.False(store.IsInRecordedSeries(Id("d"), Now));
+        Assert.False(store.IsInRecordedSeries(second.Id, Now.AddSeconds(1)));
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private static string Id(string suffix) => suffix.PadLeft(32, '0');

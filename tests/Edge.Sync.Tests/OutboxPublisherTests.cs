@@ -163,6 +163,38 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
         _logger.AssertNoErrors();
     }
 
+    [Fact]
+    public async Task Run_ResultRecordedWhileSynced_PublishedWithoutWaitingForThePoll()
+    {
+        await using var broker = await EmbeddedBroker.StartAsync();
+        await using var subscriber = new Subscriber();
+        await subscriber.ConnectAsync(broker.Port);
+
+        // A poll far longer than the test's own wait limits: only the store's signal can bring the result out in time.
+        var (publisher, run) = Start(broker.Port, pollInterval: TimeSpan.FromHours(1));
+        await WaitForStateAsync(publisher, SyncState.Synced);
+        var at = DateTimeOffset.UtcNow;
+        _store.Register(new ReceivedImage("recorded", "/spool/recorded", "recorded.dcm", IntakeSource.File, at), at);
+        var result = new ScreeningResult
+        {
+            Id = "recorded",
+            OriginalName = "recorded.dcm",
+            Source = IntakeSource.File,
+            ReceivedAt = at,
+            ScreenedAt = at,
+            Status = ScreeningStatus.Rejected,
+            Qc = QcReport.NotChecked,
+        };
+
+        Assert.True(_store.Record(result, "{}", "/archive/recorded", new OutboxMessage("recorded", $"tb/v1/{Site}/{Device}/result", """{"id":"recorded"}"""), at));
+
+        await subscriber.WaitForAsync(r => Results(r).Contains("recorded"));
+        await WaitForStateAsync(publisher, SyncState.Synced);
+        Assert.Equal(0, _store.CountOutboxPending());
+        await StopAsync(run);
+        _logger.AssertNoErrors();
+    }
+
     [Theory]
     [InlineData(0, 0.0, 500)]
     [InlineData(0, 0.999999, 1000)]
@@ -215,7 +247,7 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
     /// </summary>
     private static readonly TimeSpan ReconnectDelayForTests = TimeSpan.FromSeconds(12);
 
-    private (OutboxPublisher Publisher, Task Run) Start(int port, int messagesPerSecond = 1000)
+    private (OutboxPublisher Publisher, Task Run) Start(int port, int messagesPerSecond = 1000, TimeSpan? pollInterval = null)
     {
         var options = new OutboxPublisherOptions
         {
@@ -227,6 +259,7 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
             BatchSize = 16,
             MinReconnectDelay = ReconnectDelayForTests,
             MaxReconnectDelay = ReconnectDelayForTests * 2,
+            PollInterval = pollInterval ?? TimeSpan.FromSeconds(2),
         };
         var publisher = new OutboxPublisher(_store, options, Info, _logger);
         publisher.StateChanged += s =>

@@ -45,10 +45,10 @@ public static class Repo
     public static IReadOnlyList<string> ChestDicomSamples => [.. Directory.GetFiles(SharedDicom, "*.dcm").Order(StringComparer.Ordinal)];
 
     /// <summary>Shared chest files shown the right way round, which must be screened.</summary>
-    public static IReadOnlyList<string> UprightChestDicomSamples => [Path.Combine(SharedDicom, "CR-MONO1-10-chest.dcm"), Path.Combine(SharedDicom, "RG1_J2KI.dcm")];
+    public static IReadOnlyList<string> UprightChestDicomSamples => [Path.Combine(SharedDicom, "CR-MONO1-10-chest.dcm"), Path.Combine(SharedDicom, "RG1_J2KI.dcm"), Path.Combine(SharedDicom, "966_fixed.dcm")];
 
     /// <summary>Shared chest files whose pixels display inverted (bones dark) despite their photometric interpretation.</summary>
-    public static IReadOnlyList<string> InvertedChestDicomSamples => [Path.Combine(SharedDicom, "966_fixed.dcm"), Path.Combine(SharedDicom, "JPEG2KLossless_1s_1f_u_16_16.dcm")];
+    public static IReadOnlyList<string> InvertedChestDicomSamples => [Path.Combine(SharedDicom, "JPEG2KLossless_1s_1f_u_16_16.dcm")];
 
     private static string FindRoot()
     {

@@ -142,6 +142,7 @@ internal static class DataSetWalker
     private const uint ItemTag = 0xFFFE_E000;
     private const uint ItemDelimitationTag = 0xFFFE_E00D;
     private const uint SequenceDelimitationTag = 0xFFFE_E0DD;
+    private const uint PixelDataTag = 0x7FE0_0010;
     private const int MaxDepth = 32;
 
     private static readonly HashSet<string> KnownVrs = new(StringComparer.Ordinal)
@@ -150,11 +151,14 @@ internal static class DataSetWalker
         "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV",
     };
 
+    public static bool IsKnownVr(string vr) => KnownVrs.Contains(vr);
+
     /// <summary>VRs with a reserved field and a 4-byte length in explicit VR (PS3.5 7.1.2).</summary>
     public static bool HasLongLength(string vr) => vr is "OB" or "OD" or "OF" or "OL" or "OV" or "OW" or "SQ" or "SV" or "UC" or "UN" or "UR" or "UT" or "UV";
 
     /// <summary>Null when the data set is well formed; otherwise why not (no values quoted, so no patient data).</summary>
-    public static string? Check(Stream dataSet, bool explicitVr)
+    /// <param name="stopAfterPixelData">Stop at the end of the top-level Pixel Data: what follows (padding some writers append) is not checked.</param>
+    public static string? Check(Stream dataSet, bool explicitVr, bool stopAfterPixelData = false)
     {
         try
         {
@@ -164,7 +168,7 @@ internal static class DataSetWalker
                 return "the data set is empty";
             }
 
-            WalkDataSet(dataSet, end, explicitVr, depth: 0, insideItem: false);
+            WalkDataSet(dataSet, end, explicitVr, depth: 0, insideItem: false, stopAfterPixelData);
             return null;
         }
         catch (FormatException ex)
@@ -173,7 +177,7 @@ internal static class DataSetWalker
         }
     }
 
-    private static void WalkDataSet(Stream s, long end, bool explicitVr, int depth, bool insideItem)
+    private static void WalkDataSet(Stream s, long end, bool explicitVr, int depth, bool insideItem, bool stopAfterPixelData = false)
     {
         if (depth > MaxDepth)
         {
@@ -236,6 +240,11 @@ internal static class DataSetWalker
             else
             {
                 Skip(s, end, length);
+            }
+
+            if (stopAfterPixelData && tag == PixelDataTag)
+            {
+                return;
             }
         }
 

@@ -1,0 +1,112 @@
+using System.Buffers.Binary;
+using System.Text;
+using Edge.Dicom.Network;
+using Edge.Domain;
+
+namespace Edge.Dicom;
+
+/// <summary>
+/// A structural check in managed code before GDCM sees a file. GDCM (as Debian builds it) asserts on some malformed
+/// files, and a failed assertion aborts the whole process, which no exception handler can catch: fuzzing the intake
+/// found three (an Implicit VR meta group, an element length past the end of the file, a length that lands inside the
+/// next element). So the File Meta Information must walk as Explicit VR Little Endian (PS3.10), and the data set must
+/// walk in its transfer syntax with every length inside the file (the check the SCP runs on what it receives), up to
+/// the end of the pixel data. Nothing is decoded; big-endian and deflated data sets are left to GDCM.
+/// </summary>
+internal static class FileMetaGuard
+{
+    private const int PreambleLength = 128;
+
+    /// <summary>More than any real meta header holds; the check reads no further.</summary>
+    private const int MaxMetaBytes = 64 * 1024;
+
+    /// <exception cref="ImageReadException">The file's meta information or data set is malformed.</exception>
+    public static void Check(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 4096);
+            var head = new byte[(int)Math.Min(stream.Length, PreambleLength + 4 + MaxMetaBytes)];
+            stream.ReadExactly(head);
+            var meta = ReadMeta(head, stream.Length);
+            if (meta.Problem is { } problem)
+            {
+                throw new ImageReadException($"DICOM file meta information is malformed ({problem}).");
+            }
+
+            var explicitVr = meta.TransferSyntax switch
+            {
+                null => LooksExplicit(head.AsSpan(meta.DataSetOffset)),
+                "1.2.840.10008.1.2" => false,
+                "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99" => (bool?)null,
+                _ => true,
+            };
+            if (explicitVr is null || meta.DataSetOffset >= stream.Length)
+            {
+                return;
+            }
+
+            stream.Position = meta.DataSetOffset;
+            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true) is { } malformed)
+            {
+                // Without preamble or meta header nothing says the bytes were ever meant to be DICOM.
+                throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left to the reader, which explains open failures its own way.
+        }
+    }
+
+    /// <summary>Walks group 0002 (when present) as Explicit VR Little Endian: where the data set starts, its transfer syntax, or what is wrong.</summary>
+    internal static (int DataSetOffset, string? TransferSyntax, string? Problem) ReadMeta(ReadOnlySpan<byte> head, long fileLength)
+    {
+        var offset = head.Length >= PreambleLength + 4 && head.Slice(PreambleLength, 4).SequenceEqual("DICM"u8) ? PreambleLength + 4 : 0;
+        string? transferSyntax = null;
+        while (offset + 8 <= head.Length && BinaryPrimitives.ReadUInt16LittleEndian(head[offset..]) == 0x0002)
+        {
+            var element = BinaryPrimitives.ReadUInt16LittleEndian(head[(offset + 2)..]);
+            var vr = Encoding.ASCII.GetString(head.Slice(offset + 4, 2));
+            if (!DataSetWalker.IsKnownVr(vr))
+            {
+                return (offset, null, "group 0002 is not Explicit VR");
+            }
+
+            long length;
+            if (DataSetWalker.HasLongLength(vr))
+            {
+                if (offset + 12 > head.Length)
+                {
+                    return (offset, null, "group 0002 is cut short");
+                }
+
+                length = BinaryPrimitives.ReadUInt32LittleEndian(head[(offset + 8)..]);
+                offset += 12;
+            }
+            else
+            {
+                length = BinaryPrimitives.ReadUInt16LittleEndian(head[(offset + 6)..]);
+                offset += 8;
+            }
+
+            if (length == 0xFFFF_FFFF || offset + length > Math.Min(fileLength, head.Length))
+            {
+                return (offset, null, "a group 0002 length runs past the meta information");
+            }
+
+            if (element == 0x0010)
+            {
+                transferSyntax = Encoding.ASCII.GetString(head.Slice(offset, (int)length)).TrimEnd('\0', ' ');
+            }
+
+            offset += (int)length;
+        }
+
+        return (offset, transferSyntax, null);
+    }
+
+    /// <summary>Without a meta header, as GDCM guesses: a valid VR where the first element's VR would be.</summary>
+    private static bool LooksExplicit(ReadOnlySpan<byte> dataSet) =>
+        dataSet.Length >= 6 && DataSetWalker.IsKnownVr(Encoding.ASCII.GetString(dataSet.Slice(4, 2)));
+}
