@@ -126,6 +126,8 @@ public sealed class CollectorOptions
 
     public FhirOptions Fhir { get; set; } = new();
 
+    public DriftFlagOptions Drift { get; set; } = new();
+
     /// <summary>appsettings (the given file, else beside the program, else /etc/edge/collector.json) plus <c>Collector__Section__Key</c>.</summary>
     public static CollectorOptions Load(string? configPath)
     {
@@ -175,9 +177,9 @@ public sealed class CollectorOptions
             problems.Add($"Collector:Mqtt:TopicRoot '{Mqtt.TopicRoot}' must be a topic without wildcards or a leading or trailing '/'.");
         }
 
-        if (string.IsNullOrWhiteSpace(Mqtt.ShareGroup) || Mqtt.ShareGroup.IndexOfAny(['/', '#', '+']) >= 0)
+        if (Mqtt.ShareGroup is null || (Mqtt.ShareGroup.Length > 0 && string.IsNullOrWhiteSpace(Mqtt.ShareGroup)) || Mqtt.ShareGroup.IndexOfAny(['/', '#', '+']) >= 0)
         {
-            problems.Add($"Collector:Mqtt:ShareGroup '{Mqtt.ShareGroup}' must be set and cannot hold '/', '#' or '+'.");
+            problems.Add($"Collector:Mqtt:ShareGroup '{Mqtt.ShareGroup}' cannot be blank or hold '/', '#' or '+' (empty: plain subscriptions, one collector).");
         }
 
         if (Mqtt.ReceiveMaximum is < 1 or > 65535 || Mqtt.BatchSize < 1)
@@ -208,6 +210,7 @@ public sealed class CollectorOptions
             }
         }
 
+        problems.AddRange(Drift.Problems());
         return problems;
     }
 }

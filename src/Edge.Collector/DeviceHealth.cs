@@ -36,6 +36,17 @@ public sealed record DeviceHealth(
         row.DriftDay,
         DriftFlagsOf(row.DriftJson));
 
+    /// <summary>
+    /// As <see cref="From(DeviceRow)"/>, plus the collector's own flags: the device's newest drift summary judged against
+    /// its earlier ones (<paramref name="driftNewestFirst"/>, newest day first) by <see cref="DriftRules"/>.
+    /// </summary>
+    public static DeviceHealth From(DeviceRow row, IReadOnlyList<string> driftNewestFirst, DriftFlagOptions options)
+    {
+        var health = From(row);
+        var derived = DriftRules.FlagsOfHistory(driftNewestFirst, options);
+        return derived.Count == 0 ? health : health with { DriftFlags = [.. health.DriftFlags, .. derived] };
+    }
+
     public static IReadOnlyList<string> DriftFlagsOf(string? driftJson)
     {
         if (string.IsNullOrWhiteSpace(driftJson))

@@ -20,6 +20,9 @@ public sealed record DeviceRow(
     string? DriftDay,
     string? DriftJson);
 
+/// <summary>One stored stats or drift document of a device and day.</summary>
+public sealed record DeviceReport(string Site, string Device, string Day, string Payload);
+
 /// <summary>The results of one device and day that carried one threshold with one model version.</summary>
 public sealed record ThresholdSpan(string Site, string Device, string Day, double Threshold, string? ModelVersion, DateTimeOffset First, DateTimeOffset Last, long Count);
 
@@ -45,6 +48,9 @@ public interface ICollectorStore : IAsyncDisposable
     Task<IReadOnlyList<DailyCount>> DailyCountsAsync(string? site, DateOnly from, DateOnly to, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<DeviceRow>> DevicesAsync(CancellationToken cancellationToken);
+
+    /// <summary>Each device's newest <paramref name="perDevice"/> documents of <paramref name="kind"/>, newest day first.</summary>
+    Task<IReadOnlyList<DeviceReport>> RecentReportsAsync(string kind, int perDevice, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<ThresholdSpan>> ThresholdSpansAsync(string? site, CancellationToken cancellationToken);
 

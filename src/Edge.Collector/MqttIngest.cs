@@ -49,12 +49,18 @@ public sealed partial class MqttIngest
     /// <summary>Messages committed since start, duplicates and unreadable ones included.</summary>
     public long CommittedMessages => Interlocked.Read(ref _committed);
 
-    /// <summary>The filters this collector subscribes to: results, stats and drift shared; status not (see docs/collector.md).</summary>
+    private string SharePrefix => string.IsNullOrEmpty(_options.ShareGroup) ? "" : $"$share/{_options.ShareGroup}/";
+
+    /// <summary>
+    /// The filters this collector subscribes to: results, stats and drift shared; status not (see docs/collector.md).
+    /// Without a share group, plain subscriptions: for a single collector on a broker that does not keep shared
+    /// subscriptions across its own restart (Mosquitto 2.0), where a plain persistent one is kept and queued for.
+    /// </summary>
     public IReadOnlyList<string> TopicFilters =>
     [
-        $"$share/{_options.ShareGroup}/{_options.TopicRoot}/+/+/result",
-        $"$share/{_options.ShareGroup}/{_options.TopicRoot}/+/+/stats",
-        $"$share/{_options.ShareGroup}/{_options.TopicRoot}/+/+/drift",
+        $"{SharePrefix}{_options.TopicRoot}/+/+/result",
+        $"{SharePrefix}{_options.TopicRoot}/+/+/stats",
+        $"{SharePrefix}{_options.TopicRoot}/+/+/drift",
 
         // Retained messages are never sent to a shared subscription (MQTT 5, 4.8.2), and the birth/will status is retained;
         // every collector takes every status, which is harmless: the newest status per device wins in the store.
@@ -257,9 +263,11 @@ public sealed partial class MqttIngest
         {
             await delivery.Args.AcknowledgeAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsConnectionFailure(ex) || ex is ObjectDisposedException)
+        catch (Exception ex) when (IsConnectionFailure(ex) || ex is ObjectDisposedException or NullReferenceException)
         {
             // The connection went after the commit: the broker sends the message again, and the id makes it a duplicate.
+            // MQTTnet 5 throws NullReferenceException when acknowledging on a client whose connection is gone; uncaught,
+            // it ended the commit loop and the collector silently stopped storing anything until restarted.
             LogAcknowledgeLost(_logger, Describe(ex));
         }
     }

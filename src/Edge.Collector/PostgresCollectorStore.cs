@@ -196,6 +196,26 @@ public sealed class PostgresCollectorStore : ICollectorStore
         return rows;
     }, cancellationToken);
 
+    public Task<IReadOnlyList<DeviceReport>> RecentReportsAsync(string kind, int perDevice, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<DeviceReport>>(async connection =>
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT site, device, day, payload FROM (
+                SELECT site, device, day, payload, row_number() OVER (PARTITION BY site, device ORDER BY day DESC) AS n
+                FROM device_reports WHERE kind = $1) r
+            WHERE n <= $2 ORDER BY site, device, day DESC
+            """, connection);
+        Add(command, NpgsqlDbType.Text, kind);
+        Add(command, NpgsqlDbType.Bigint, (long)perDevice);
+        var rows = new List<DeviceReport>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new DeviceReport(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }, cancellationToken);
+
     public Task<IReadOnlyList<ThresholdSpan>> ThresholdSpansAsync(string? site, CancellationToken cancellationToken) => RunAsync<IReadOnlyList<ThresholdSpan>>(async connection =>
     {
         await using var command = new NpgsqlCommand("""

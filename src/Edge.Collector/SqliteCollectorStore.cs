@@ -185,6 +185,28 @@ public sealed class SqliteCollectorStore : ICollectorStore
         return rows;
     }
 
+    public async Task<IReadOnlyList<DeviceReport>> RecentReportsAsync(string kind, int perDevice, CancellationToken cancellationToken)
+    {
+        var rows = new List<DeviceReport>();
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT site, device, day, payload FROM (
+                SELECT site, device, day, payload, row_number() OVER (PARTITION BY site, device ORDER BY day DESC) AS n
+                FROM device_reports WHERE kind = $kind)
+            WHERE n <= $n ORDER BY site, device, day DESC
+            """;
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$n", perDevice);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new DeviceReport(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }
+
     public async Task<IReadOnlyList<ThresholdSpan>> ThresholdSpansAsync(string? site, CancellationToken cancellationToken)
     {
         var rows = new List<ThresholdSpan>();

@@ -31,7 +31,9 @@ public static class WebApi
 
         app.MapGet("/api/devices", async (CancellationToken ct) =>
         {
-            IReadOnlyList<DeviceHealth> devices = [.. (await store.DevicesAsync(ct).ConfigureAwait(false)).Select(DeviceHealth.From)];
+            var drift = (await store.RecentReportsAsync("drift", options.Drift.BaselineDays + 1, ct).ConfigureAwait(false))
+                .ToLookup(r => (r.Site, r.Device), r => r.Payload);
+            IReadOnlyList<DeviceHealth> devices = [.. (await store.DevicesAsync(ct).ConfigureAwait(false)).Select(d => DeviceHealth.From(d, [.. drift[(d.Site, d.Device)]], options.Drift))];
             return Results.Json(devices, CollectorJsonContext.Default.IReadOnlyListDeviceHealth);
         });
 

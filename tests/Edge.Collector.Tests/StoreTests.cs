@@ -55,6 +55,13 @@ public static class StoreContract
         Assert.Equal(["score-shift"], device.DriftFlags);
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), device.LastSeen);
         Assert.Equal(new StoreTotals(0, 1), await store.TotalsAsync(CancellationToken.None));
+
+        // The drift history the collector's own flags are judged on: per device, newest day first, at most as many as asked.
+        await store.WriteAsync(IngestBatch.Build([Raw("tb/v1/s1/d1/drift", """{"day":"2026-11-29"}"""), Raw("tb/v1/s2/d9/drift", """{"day":"2026-11-01"}""")], "tb/v1"), CancellationToken.None);
+        var recent = await store.RecentReportsAsync("drift", 2, CancellationToken.None);
+        Assert.Equal(["s1/d1/2026-12-01", "s1/d1/2026-11-30", "s2/d9/2026-11-01"], recent.Select(r => $"{r.Site}/{r.Device}/{r.Day}"));
+        Assert.Contains("score-shift", recent[0].Payload, StringComparison.Ordinal);
+        Assert.Equal(["s1/d1/2026-12-01"], (await store.RecentReportsAsync("stats", 5, CancellationToken.None)).Select(r => $"{r.Site}/{r.Device}/{r.Day}"));
     }
 
     public static async Task ThresholdSpans_ThresholdChanged_ChangeFoundAsync(ICollectorStore store)
