@@ -161,21 +161,7 @@ public sealed partial class MqttIngest
             .WithTimeout(_options.Timeout);
         if (_options.Tls is { } tls)
         {
-            var trust = tls.LoadTrustChain();
-            var clientCertificates = tls.LoadClientCertificates();
-            builder = builder.WithTlsOptions(o =>
-            {
-                o.UseTls().WithSslProtocols(SyncTlsOptions.Protocols).WithTargetHost(tls.TargetHost ?? _options.Host);
-                if (trust is not null)
-                {
-                    o.WithTrustChain(trust);
-                }
-
-                if (clientCertificates.Count > 0)
-                {
-                    o.WithClientCertificates(clientCertificates);
-                }
-            });
+            builder = tls.ApplyTo(builder, _options.Host);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
 
 namespace Edge.Sync;
 
@@ -22,6 +23,27 @@ public sealed class SyncTlsOptions
     public string? TargetHost { get; init; }
 
     public static SslProtocols Protocols => SslProtocols.Tls12 | SslProtocols.Tls13;
+
+    /// <summary>TLS 1.2+ to <paramref name="host"/> with this trust chain and client certificate, for any MQTT client of ours.</summary>
+    /// <exception cref="SyncException">The CA file or the client certificate cannot be read.</exception>
+    public MqttClientOptionsBuilder ApplyTo(MqttClientOptionsBuilder builder, string host)
+    {
+        var trust = LoadTrustChain();
+        var clientCertificates = LoadClientCertificates();
+        return builder.WithTlsOptions(o =>
+        {
+            o.UseTls().WithSslProtocols(Protocols).WithTargetHost(TargetHost ?? host);
+            if (trust is not null)
+            {
+                o.WithTrustChain(trust);
+            }
+
+            if (clientCertificates.Count > 0)
+            {
+                o.WithClientCertificates(clientCertificates);
+            }
+        });
+    }
 
     /// <summary>The CA certificates, or null to use the system trust store.</summary>
     public X509Certificate2Collection? LoadTrustChain()
