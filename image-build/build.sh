@@ -4,11 +4,11 @@
 #   image-build/build.sh [--prebuilt] [arm64|amd64]...   (default: both; from the repository root, as root)
 #   --prebuilt: package the binaries already in out/bin/RID (what `./edge test` published minutes before) instead of
 #   publishing again (a rebuild of the libraries in between would make the AOT compile run again: minutes).
-# Output: out/image/ (debs, SBOMs, sizes.txt); intermediate trees under out/image/work/.
+# Output: out/image/ (debs, SBOMs, sizes.txt); intermediate trees under out/image/build/.
 set -euo pipefail
 ROOT=$(pwd)
 OUT=$ROOT/out/image
-WORK=$OUT/work
+WORK=$OUT/build
 PREBUILT=0
 [[ ${1:-} == --prebuilt ]] && { PREBUILT=1; shift; }
 ARCHES=("$@")

@@ -16,7 +16,7 @@ log() { echo "verify: $*" >&2; }
 {
 version=$(cat "$OUT/version")
 deb=$OUT/edge-appliance_${version}_arm64.deb
-x64=$OUT/work/stage-amd64
+x64=$OUT/build/stage-amd64
 [[ -f $deb && -x $x64/usr/lib/edge-appliance/edge-appliance ]] || { echo "verify: build both packages first (./edge image)" >&2; exit 1; }
 mapfile -t samples < <(find "$SAMPLES" -maxdepth 1 -name '*.dcm' | sort)
 ((${#samples[@]})) || { echo "verify: no DICOM samples in $SAMPLES" >&2; exit 1; }
@@ -33,16 +33,16 @@ work=$OUT/verify
 rm -rf "$work" && mkdir -p "$work/upper" "$work/overlay-work" "$work/rootfs"
 upper=$work/upper
 log "using the cached rootfs $(basename "$base")"
-mkdir -p "$upper/tmp/edge/samples"
-cp "$deb" "$upper/tmp/edge/"
-cp "${samples[@]}" "$upper/tmp/edge/samples/"
+mkdir -p "$upper/srv/edge-verify/samples"
+cp "$deb" "$upper/srv/edge-verify/"
+cp "${samples[@]}" "$upper/srv/edge-verify/samples/"
 
 # The newer package: the same files under a higher version, as a field upgrade would bring.
 newer_version="$version+verify1"
 repack=$work/repack
 dpkg-deb -R "$deb" "$repack"
 sed -i "s/^Version: .*/Version: $newer_version/" "$repack/DEBIAN/control"
-dpkg-deb --root-owner-group -Znone --build "$repack" "$upper/tmp/edge/newer.deb" >/dev/null
+dpkg-deb --root-owner-group -Znone --build "$repack" "$upper/srv/edge-verify/newer.deb" >/dev/null
 
 # ONNX Runtime reads /proc/cpuinfo to pick kernels and refuses the host's x86 one under qemu: an arm64 one (features
 # qemu emulates) is bind-mounted over it, in a private mount namespace so nothing outside sees it.
@@ -51,7 +51,7 @@ for ((i = 0; i < cpus; i++)); do
   printf 'processor\t: %d\nBogoMIPS\t: 62.50\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n' "$i"
 done > "$work/cpuinfo"
 
-cat > "$upper/tmp/edge/inside.sh" <<'EOF'
+cat > "$upper/srv/edge-verify/inside.sh" <<'EOF'
 #!/bin/sh
 # Runs inside the arm64 rootfs (every program here is arm64, run by qemu through binfmt_misc).
 set -eu
@@ -60,10 +60,10 @@ unit_env() { sed -n 's/^Environment=//p' /lib/systemd/system/edge-appliance.serv
 as_edge() { setpriv --reuid=edge --regid=edge --init-groups env HOME=/var/lib/edge $(unit_env) "$@"; }
 step() { echo "=== $*"; }
 
-step "install $(dpkg-deb -f /tmp/edge/edge-appliance_*_arm64.deb Package Version Architecture | tr '\n' ' ')"
-apt-get install -y -q --no-install-recommends /tmp/edge/edge-appliance_*_arm64.deb >/tmp/edge/apt.log 2>&1 ||
-  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /tmp/edge/edge-appliance_*_arm64.deb >/tmp/edge/apt.log 2>&1; } ||
-  { cat /tmp/edge/apt.log; exit 1; }
+step "install $(dpkg-deb -f /srv/edge-verify/edge-appliance_*_arm64.deb Package Version Architecture | tr '\n' ' ')"
+apt-get install -y -q --no-install-recommends /srv/edge-verify/edge-appliance_*_arm64.deb >/srv/edge-verify/apt.log 2>&1 ||
+  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends /srv/edge-verify/edge-appliance_*_arm64.deb >/srv/edge-verify/apt.log 2>&1; } ||
+  { cat /srv/edge-verify/apt.log; exit 1; }
 id edge
 test "$(stat -c %U:%G:%a /var/lib/edge)" = edge:edge:750
 test -L /etc/systemd/system/multi-user.target.wants/edge-appliance.service
@@ -78,21 +78,21 @@ test $missing = 0 && echo "all $(ls /usr/lib/edge-appliance | wc -l) files resol
 step "edge-appliance version"
 edge-appliance version
 step "edge-appliance selftest (as user edge, with the unit's environment: $(unit_env | tr '\n' ' '))"
-as_edge edge-appliance selftest --config /etc/edge/appsettings.json 2>/tmp/edge/selftest.err || { cat /tmp/edge/selftest.err; exit 1; }
+as_edge edge-appliance selftest --config /etc/edge/appsettings.json 2>/srv/edge-verify/selftest.err || { cat /srv/edge-verify/selftest.err; exit 1; }
 step "edge-appliance screen (as user edge)"
-as_edge edge-appliance screen --config /etc/edge/appsettings.json --format jsonl /tmp/edge/samples/*.dcm > /tmp/edge/arm64.jsonl 2>/tmp/edge/screen.err ||
-  { cat /tmp/edge/screen.err; exit 1; }
-cat /tmp/edge/arm64.jsonl | cut -c1-160
+as_edge edge-appliance screen --config /etc/edge/appsettings.json --format jsonl /srv/edge-verify/samples/*.dcm > /srv/edge-verify/arm64.jsonl 2>/srv/edge-verify/screen.err ||
+  { cat /srv/edge-verify/screen.err; exit 1; }
+cat /srv/edge-verify/arm64.jsonl | cut -c1-160
 # ONNX Runtime says so on stderr when its telemetry starts without CA certificates (as here): it must not start.
-if grep -i telemetry /tmp/edge/selftest.err /tmp/edge/screen.err; then echo "ONNX Runtime telemetry started"; exit 1; fi
+if grep -i telemetry /srv/edge-verify/selftest.err /srv/edge-verify/screen.err; then echo "ONNX Runtime telemetry started"; exit 1; fi
 echo "ONNX Runtime telemetry off"
 
 step "upgrade keeps data and a changed configuration"
 sed -i 's/"site-dev"/"site-upgrade-check"/' /etc/edge/appsettings.json
 echo keep > /var/lib/edge/marker
 before=$(sha256sum /var/lib/edge/edge.db | cut -d' ' -f1)
-dpkg -i /tmp/edge/newer.deb </dev/null
-test "$(dpkg-query -W -f='${Version}' edge-appliance)" = "$(dpkg-deb -f /tmp/edge/newer.deb Version)"
+dpkg -i /srv/edge-verify/newer.deb </dev/null
+test "$(dpkg-query -W -f='${Version}' edge-appliance)" = "$(dpkg-deb -f /srv/edge-verify/newer.deb Version)"
 grep -q '"site-upgrade-check"' /etc/edge/appsettings.json
 test "$(cat /var/lib/edge/marker)" = keep
 test "$(sha256sum /var/lib/edge/edge.db | cut -d' ' -f1)" = "$before"
@@ -107,7 +107,7 @@ dpkg --purge edge-appliance >/dev/null
 test ! -e /var/lib/edge && test ! -e /etc/edge
 echo "remove: data and configuration kept, service disabled; purge: both gone"
 EOF
-chmod 0755 "$upper/tmp/edge/inside.sh"
+chmod 0755 "$upper/srv/edge-verify/inside.sh"
 
 log "running the arm64 checks under qemu-aarch64 ($(qemu-aarch64-static --version | head -1))"
 start=$(date +%s)
@@ -121,7 +121,7 @@ unshare -m --propagation private sh -c '
   mount --bind "$cpuinfo" "$root/proc/cpuinfo"
   mount --bind /dev "$root/dev"
   mount -t sysfs -o ro sysfs "$root/sys" 2>/dev/null || mount --bind -o ro /sys "$root/sys"
-  exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /tmp/edge/inside.sh
+  exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive /srv/edge-verify/inside.sh
 ' _ "$base" "$work" "$work/cpuinfo" 2>&1 | tee "$work/inside.log"
 log "arm64 checks took $(($(date +%s) - start)) s"
 
@@ -132,7 +132,7 @@ sed -e "s|/usr/share/edge/models/tb-cxr|$x64/usr/share/edge/models/tb-cxr|" -e "
     -e "s|/var/lib/edge|$ref/data|g" "$x64/etc/edge/appsettings.json" > "$ref/appsettings.json"
 "$x64/usr/lib/edge-appliance/edge-appliance" screen --config "$ref/appsettings.json" --format jsonl "${samples[@]}" > "$ref/amd64.jsonl"
 
-/usr/bin/python3 - "$work/upper/tmp/edge/arm64.jsonl" "$ref/amd64.jsonl" "$TOLERANCE" <<'EOF'
+/usr/bin/python3 - "$work/upper/srv/edge-verify/arm64.jsonl" "$ref/amd64.jsonl" "$TOLERANCE" <<'EOF'
 import json, os, sys
 arm = {os.path.basename(l["file"]): l for l in map(json.loads, open(sys.argv[1]))}
 x64 = {os.path.basename(l["file"]): l for l in map(json.loads, open(sys.argv[2]))}
