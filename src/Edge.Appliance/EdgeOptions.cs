@@ -1,5 +1,6 @@
 using Edge.Domain;
 using Edge.Inference;
+using Edge.Sync;
 using Microsoft.Extensions.Configuration;
 
 namespace Edge.Appliance;
@@ -130,31 +131,8 @@ public sealed class DicomOptions
     public TimeSpan CtSeriesQuietPeriod { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-public sealed class MqttOptions
+public sealed class MqttOptions : MqttLinkOptions
 {
-    public string Host { get; set; } = "";
-
-    public int Port { get; set; } = 8883;
-
-    /// <summary>TLS 1.2+ to the broker; the province's broker requires it (mutual TLS with the client certificate below).</summary>
-    public bool UseTls { get; set; } = true;
-
-    /// <summary>PEM file of the CA(s) the broker's certificate must chain to; absent: the system's trust store.</summary>
-    public string? CaPath { get; set; }
-
-    /// <summary>This device's client certificate (PEM) and its key (PEM); or <see cref="ClientPfxPath"/> instead.</summary>
-    public string? ClientCertPath { get; set; }
-
-    public string? ClientKeyPath { get; set; }
-
-    /// <summary>Client certificate and key as one PKCS#12 file, with <see cref="ClientPfxPassword"/> if it has one.</summary>
-    public string? ClientPfxPath { get; set; }
-
-    public string? ClientPfxPassword { get; set; }
-
-    /// <summary>Topics are <c>{TopicRoot}/{site}/{device}/...</c>.</summary>
-    public string TopicRoot { get; set; } = "tb/v1";
-
     /// <summary>Run an in-process broker on loopback and publish to it (the demo; a site without a provincial link yet).</summary>
     public bool Embedded { get; set; }
 

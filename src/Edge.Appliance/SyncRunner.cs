@@ -49,9 +49,7 @@ public sealed partial class SyncRunner : IAsyncDisposable
             MaxReconnectDelay = mqtt.MaxReconnectDelay,
 
             // The embedded broker listens on loopback only, in plain TCP; a real link is mutual TLS.
-            Tls = broker is null && mqtt.UseTls
-                ? new SyncTlsOptions { CaPath = mqtt.CaPath, ClientCertPath = mqtt.ClientCertPath, ClientKeyPath = mqtt.ClientKeyPath, ClientPfxPath = mqtt.ClientPfxPath, ClientPfxPassword = mqtt.ClientPfxPassword }
-                : null,
+            Tls = broker is null ? mqtt.Tls : null,
         };
         var logger = loggers.CreateLogger("Edge.Sync");
         var info = new DeviceStatusInfo(Cli.FirmwareVersion, appliance.Bundle.Manifest.Name, appliance.Bundle.Manifest.Version, appliance.Scorer.ProviderName);

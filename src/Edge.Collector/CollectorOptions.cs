@@ -4,15 +4,8 @@ using Microsoft.Extensions.Configuration;
 namespace Edge.Collector;
 
 /// <summary>The provincial broker and how this collector takes its share of the devices' messages.</summary>
-public sealed class CollectorMqttOptions
+public sealed class CollectorMqttOptions : MqttLinkOptions
 {
-    public string Host { get; set; } = "";
-
-    public int Port { get; set; } = 8883;
-
-    /// <summary>Topics are <c>{TopicRoot}/{site}/{device}/{kind}</c>, as the appliances publish them.</summary>
-    public string TopicRoot { get; set; } = "tb/v1";
-
     /// <summary>MQTT 5 shared-subscription group: collectors in one group split results, stats and drift between them.</summary>
     public string ShareGroup { get; set; } = "collectors";
 
@@ -31,21 +24,6 @@ public sealed class CollectorMqttOptions
     /// <summary>Messages committed in one transaction at most.</summary>
     public int BatchSize { get; set; } = 500;
 
-    public bool UseTls { get; set; } = true;
-
-    public string? CaPath { get; set; }
-
-    public string? ClientCertPath { get; set; }
-
-    public string? ClientKeyPath { get; set; }
-
-    public string? ClientPfxPath { get; set; }
-
-    public string? ClientPfxPassword { get; set; }
-
-    /// <summary>The name the broker's certificate must carry; absent: <see cref="Host"/>.</summary>
-    public string? TargetHost { get; set; }
-
     public TimeSpan MinReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromMinutes(2);
@@ -55,10 +33,6 @@ public sealed class CollectorMqttOptions
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
 
     public string EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? $"edge-collector-{Environment.MachineName}" : ClientId;
-
-    public SyncTlsOptions? Tls => UseTls
-        ? new SyncTlsOptions { CaPath = CaPath, ClientCertPath = ClientCertPath, ClientKeyPath = ClientKeyPath, ClientPfxPath = ClientPfxPath, ClientPfxPassword = ClientPfxPassword, TargetHost = TargetHost }
-        : null;
 }
 
 public sealed class CollectorSqliteOptions

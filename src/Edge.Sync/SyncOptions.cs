@@ -4,6 +4,44 @@ using MQTTnet;
 
 namespace Edge.Sync;
 
+/// <summary>
+/// The link to an MQTT broker as configured (bound from <c>appsettings.json</c>), shared by the appliance's outbox and
+/// the provincial collector so both read the same keys the same way.
+/// </summary>
+public abstract class MqttLinkOptions
+{
+    public string Host { get; set; } = "";
+
+    public int Port { get; set; } = 8883;
+
+    /// <summary>Topics are <c>{TopicRoot}/{site}/{device}/{kind}</c>.</summary>
+    public string TopicRoot { get; set; } = "tb/v1";
+
+    /// <summary>TLS 1.2+ to the broker; the province's broker requires it (mutual TLS with the client certificate below).</summary>
+    public bool UseTls { get; set; } = true;
+
+    /// <summary>PEM file of the CA(s) the broker's certificate must chain to; absent: the system's trust store.</summary>
+    public string? CaPath { get; set; }
+
+    /// <summary>This client's certificate (PEM) and its key (PEM); or <see cref="ClientPfxPath"/> instead.</summary>
+    public string? ClientCertPath { get; set; }
+
+    public string? ClientKeyPath { get; set; }
+
+    /// <summary>Client certificate and key as one PKCS#12 file, with <see cref="ClientPfxPassword"/> if it has one.</summary>
+    public string? ClientPfxPath { get; set; }
+
+    public string? ClientPfxPassword { get; set; }
+
+    /// <summary>The name the broker's certificate must carry; absent: <see cref="Host"/>.</summary>
+    public string? TargetHost { get; set; }
+
+    /// <summary>The TLS set-up these settings ask for; null when <see cref="UseTls"/> is off (loopback tests, the demo).</summary>
+    public SyncTlsOptions? Tls => UseTls
+        ? new SyncTlsOptions { CaPath = CaPath, ClientCertPath = ClientCertPath, ClientKeyPath = ClientKeyPath, ClientPfxPath = ClientPfxPath, ClientPfxPassword = ClientPfxPassword, TargetHost = TargetHost }
+        : null;
+}
+
 /// <summary>Mutual TLS to the broker: the CA the broker's certificate must chain to, and this device's client certificate.</summary>
 public sealed class SyncTlsOptions
 {
