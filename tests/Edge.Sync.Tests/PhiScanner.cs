@@ -19,6 +19,7 @@ public sealed record PhiLeak(string Keyword, string Token, string Where, string 
 public sealed class PhiScanner
 {
     private readonly Planted[] _planted;
+    private readonly Dictionary<string, (SearchValues<string> Any, (string Token, Planted Value)[] Tokens)> _searchers = new(StringComparer.Ordinal);
 
     public PhiScanner(IEnumerable<Planted> planted)
     {
@@ -145,10 +146,22 @@ public sealed class PhiScanner
         return result.ToString();
     }
 
+    /// <summary>Built once per set of values looked for: building the multi-string search costs far more than one scan.</summary>
     private (SearchValues<string> Any, (string Token, Planted Value)[] Tokens) Searcher(Func<Planted, bool>? include)
     {
-        var tokens = _planted.Where(p => include?.Invoke(p) ?? true).SelectMany(p => p.Tokens.Select(t => (t, p))).ToArray();
-        return (SearchValues.Create([.. tokens.Select(t => t.t).Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase), tokens);
+        var included = _planted.Select(p => include?.Invoke(p) ?? true).ToArray();
+        var key = string.Concat(included.Select(i => i ? '1' : '0'));
+        lock (_searchers)
+        {
+            if (!_searchers.TryGetValue(key, out var searcher))
+            {
+                var tokens = _planted.Where((_, i) => included[i]).SelectMany(p => p.Tokens.Select(t => (t, p))).ToArray();
+                searcher = (SearchValues.Create([.. tokens.Select(t => t.t).Distinct(StringComparer.OrdinalIgnoreCase)], StringComparison.OrdinalIgnoreCase), tokens);
+                _searchers.Add(key, searcher);
+            }
+
+            return searcher;
+        }
     }
 
     private static void Find((SearchValues<string> Any, (string Token, Planted Value)[] Tokens) searched, string where, string reading, string text, List<PhiLeak> leaks)

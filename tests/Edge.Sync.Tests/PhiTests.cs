@@ -6,6 +6,7 @@ using Edge.Collector;
 using Edge.TestSupport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Edge.Sync.Tests;
 
@@ -17,7 +18,7 @@ namespace Edge.Sync.Tests;
 /// (results, replays, statistics, drift, status, command replies), in the appliance's log, in the slips it prints, in
 /// either collector store (rows and files), in any collector export or API answer, or in the collector's log.
 /// </summary>
-public sealed class PhiTests : IAsyncDisposable
+public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
 {
     private static readonly string[] ResultFields = ["id", "site", "device", "acquiredAt", "screenedAt", "status", "score", "decision", "threshold", "model", "qc", "subject", "historical"];
 
@@ -26,17 +27,32 @@ public sealed class PhiTests : IAsyncDisposable
     [Fact]
     public async Task Run_PhiInEveryProfileAttribute_NoPlantedValueReachesBrokerLogsSlipsCollectorStoresOrExports()
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {name}");
+
+        // initdb and the server start take seconds: they run while the corpus is planted.
+        var starting = PostgresServer.StartAsync();
         var planted = new List<Planted>();
         var files = new List<(string Path, string Proposal)>();
-        for (var i = 0; i < PhiCorpus.Sources.Length; i++)
+        try
         {
-            var (file, values) = await PhiCorpus.PlantAsync(_temp, PhiCorpus.Sources[i], i);
-            files.Add((file, PhiCorpus.Sources[i].Proposal));
-            planted.AddRange(values);
+            for (var i = 0; i < PhiCorpus.Sources.Length; i++)
+            {
+                var (file, values) = await PhiCorpus.PlantAsync(_temp, PhiCorpus.Sources[i], i);
+                files.Add((file, PhiCorpus.Sources[i].Proposal));
+                planted.AddRange(values);
+            }
+        }
+        catch
+        {
+            // No server outlives a failed planting.
+            await (await starting).DisposeAsync();
+            throw;
         }
 
         var scanner = new PhiScanner(planted);
-        await using var postgres = await PostgresServer.StartAsync();
+        Phase("corpus planted");
+        await using var postgres = await starting;
         var postgresDatabase = await postgres.CreateDatabaseAsync("collector_phi");
         await using var broker = new Mosquitto();
         await broker.StartAsync();
@@ -56,7 +72,9 @@ public sealed class PhiTests : IAsyncDisposable
         await Task.WhenAll(sqliteCollector.Ingest.Subscribed, postgresCollector.Ingest.Subscribed).WaitAsync(TimeSpan.FromSeconds(60));
 
         var key = ApplianceHost.WriteKey(_temp);
+        Phase("PostgreSQL, broker and both collectors ready");
         await using var host = await ApplianceHost.StartAsync(ApplianceHost.OptionsFor(_temp, broker.Port, key));
+        Phase("appliance ready");
 
         foreach (var (file, proposal) in files)
         {
@@ -65,6 +83,7 @@ public sealed class PhiTests : IAsyncDisposable
         }
 
         await host.WaitForResultsAsync(files.Count);
+        Phase("images screened");
         await everything.WaitForAsync(r => r.Count(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)) >= files.Count);
 
         // Every other kind of message the device sends: statistics, drift, a replay, a command reply.
@@ -97,6 +116,7 @@ public sealed class PhiTests : IAsyncDisposable
             Assert.Contains(planted.Single(p => p.Keyword == "AccessionNumber" && p.File == 0).Value, local, StringComparison.Ordinal);
         }
 
+        Phase("collectors hold everything the device sent");
         var received = everything.Received;
         Assert.Contains(received, m => m.Topic.EndsWith("/status", StringComparison.Ordinal));
         var leaks = new List<PhiLeak>();
@@ -145,6 +165,7 @@ public sealed class PhiTests : IAsyncDisposable
             leaks.AddRange(scanner.Scan($"the collector's {line.Level} log ({line.Category}): {line.Text}", line.Text));
         }
 
+        Phase("everything scanned");
         Assert.True(leaks.Count == 0, "PHI left the device:\n" + string.Join("\n", leaks.Select(l => l.ToString()).Distinct()));
 
         // Results carry exactly the programme's fields, and the patient only as the keyed pseudonym.
@@ -183,6 +204,8 @@ public sealed class PhiTests : IAsyncDisposable
         Assert.Contains(scanner.Scan("rows", await SqliteRowsAsync(sqliteOptions.Sqlite.Path)), l => l.Token == leaked.Tokens[0]);
         Assert.Contains(SqliteFiles(sqliteOptions.Sqlite.Path).SelectMany(scanner.ScanFile), l => l.Token == leaked.Tokens[^1]);
         Assert.Contains(scanner.Scan("dump", await PgDumpAsync(postgres, "collector_phi")), l => l.Token == leaked.Tokens[0]);
+
+        Phase("the scans caught the disguised name");
 
         static List<JsonElement> ResultPayloads(IEnumerable<Received> messages) =>
             [.. messages.Where(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)).Select(m => JsonDocument.Parse(m.Payload).RootElement)];
