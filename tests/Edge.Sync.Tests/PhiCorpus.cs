@@ -13,7 +13,8 @@ public static class PhiCorpus
     /// <summary>
     /// The shared files the corpus is planted into, the storescu proposal each is sent with, and what else is changed so
     /// that every path an image can take is walked with PHI in it: screened, rejected by the quality checks (a hand, not
-    /// a chest), and refused as unreadable (no pixel data), whose reasons are logged and recorded.
+    /// a chest), refused as unreadable (no pixel data), whose reasons are logged and recorded, and a file dropped in the
+    /// watched folder under a name made of its patient's name and birth date, as consoles and USB exports often name them.
     /// </summary>
     public static PhiSource[] Sources =>
     [
@@ -21,6 +22,7 @@ public static class PhiCorpus
         new(Path.Combine(Repo.SharedDicom, "RG1_J2KI.dcm"), "-xw", [], "screened", Readable: true),
         new(Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), "-xi", ["-i", "(0018,0015)=HAND"], "rejected", Readable: true),
         new(Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), "-xi", ["-e", "(7FE0,0010)"], "rejected", Readable: false),
+        new(Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), null, [], "screened", Readable: true),
     ];
 
     /// <summary>
@@ -121,6 +123,10 @@ public static class PhiCorpus
         ("(0010,1030)", "PatientWeight", "DS"),
     ];
 
+    /// <summary>A file name as a console's export might write it: the patient's name and birth date, as planted.</summary>
+    public static string PatientFileName(IEnumerable<Planted> values) =>
+        $"{values.Single(v => v.Keyword == "PatientName").Value} {values.Single(v => v.Keyword == "PatientBirthDate").Value}.dcm";
+
     /// <summary>Copies a shared file and plants a distinctive value in every profile attribute with dcmodify.</summary>
     public static async Task<(string Path, List<Planted> Values)> PlantAsync(TempDirectory temp, PhiSource source, int file)
     {
@@ -185,10 +191,11 @@ public static class PhiCorpus
 }
 
 /// <summary>
-/// A shared file to plant the corpus into, how storescu proposes it, dcmodify arguments that alter it further, the status
-/// its result must have, and whether the appliance can read the file at all (only then does it know the patient).
+/// A shared file to plant the corpus into, how storescu proposes it (null: dropped in the watched folder instead), dcmodify
+/// arguments that alter it further, the status its result must have, and whether the appliance can read the file at all
+/// (only then does it know the patient).
 /// </summary>
-public sealed record PhiSource(string Path, string Proposal, IReadOnlyList<string> Alterations, string Status, bool Readable);
+public sealed record PhiSource(string Path, string? Proposal, IReadOnlyList<string> Alterations, string Status, bool Readable);
 
 /// <summary>One planted value, and the tokens a scan looks for: the value and its recognisable parts.</summary>
 public sealed record Planted(string Keyword, string Kind, int File, string Value, IReadOnlyList<string> Tokens);

@@ -33,13 +33,13 @@ public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
         // initdb and the server start take seconds: they run while the corpus is planted.
         var starting = PostgresServer.StartAsync();
         var planted = new List<Planted>();
-        var files = new List<(string Path, string Proposal)>();
+        var files = new List<(string Path, string? Proposal, List<Planted> Values)>();
         try
         {
             for (var i = 0; i < PhiCorpus.Sources.Length; i++)
             {
                 var (file, values) = await PhiCorpus.PlantAsync(_temp, PhiCorpus.Sources[i], i);
-                files.Add((file, PhiCorpus.Sources[i].Proposal));
+                files.Add((file, PhiCorpus.Sources[i].Proposal, values));
                 planted.AddRange(values);
             }
         }
@@ -76,9 +76,21 @@ public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
         await using var host = await ApplianceHost.StartAsync(ApplianceHost.OptionsFor(_temp, broker.Port, key));
         Phase("appliance ready");
 
-        foreach (var (file, proposal) in files)
+        // The watched folder first: while the spool is unavailable the file is refused and the reason logged, then it is
+        // taken once the spool is back.
+        var (watched, _, watchedValues) = files.Single(f => f.Proposal is null);
+        var spool = Path.Combine(host.Options.Storage.Path, "spool");
+        Directory.Move(spool, spool + "-away");
+        var staged = _temp.Combine(PhiCorpus.PatientFileName(watchedValues));
+        File.Copy(watched, staged);
+        File.Move(staged, Path.Combine(host.Inbox, Path.GetFileName(staged)));
+        await host.WaitForLogAsync(l => l.Text.StartsWith("Could not take an image from the watched folder", StringComparison.Ordinal));
+        Directory.Move(spool + "-away", spool);
+        Phase("watched file refused, then the spool restored");
+
+        foreach (var (file, proposal, _) in files.Where(f => f.Proposal is not null))
         {
-            var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", proposal, "127.0.0.1", host.DicomPort.ToString(CultureInfo.InvariantCulture), file], TimeSpan.FromMinutes(1));
+            var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", proposal!, "127.0.0.1", host.DicomPort.ToString(CultureInfo.InvariantCulture), file], TimeSpan.FromMinutes(1));
             Assert.True(store.ExitCode == 0, store.Stdout + store.Stderr);
         }
 
