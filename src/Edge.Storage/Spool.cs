@@ -113,10 +113,11 @@ public sealed class Spool
     private static string FileName(string id, string originalName) => id + Separator + SafeName(originalName);
 
     /// <summary>
-    /// The system's reason without the image's paths or name: a file from a console's export or a USB stick is often
-    /// named after the patient, and this reason is logged. The folders go too, since a path is cut at the file's name.
+    /// A reason (an exception's message) without an image's paths or name: a file from a console's export or a USB stick
+    /// is often named after the patient, the spool keeps that name, and reasons are logged. The folders go too, since a
+    /// path may be cut anywhere in a message.
     /// </summary>
-    private static string WithoutNames(string reason, params string[] paths)
+    public static string WithoutNames(string reason, params IEnumerable<string> paths)
     {
         var names = paths.SelectMany(p => new[] { p, Path.GetFileName(p), SafeName(p), Path.GetDirectoryName(p) ?? "" }).Where(n => n.Length > 1).Distinct(StringComparer.Ordinal).OrderByDescending(n => n.Length);
         foreach (var name in names)
