@@ -116,7 +116,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
                 catch (StorageException ex)
                 {
                     // The image stays in the spool and is screened again after the fault is cleared or on restart.
-                    LogRecordFailed(_logger, item.Received.Id, stage.Name, ex.Message);
+                    LogRecordFailed(_logger, item.Received.Id, stage.Name, Reason(ex, item));
                     await _console.FaultAsync(true, cancellationToken).ConfigureAwait(false);
                     await _console.ImageLeftAsync(cancellationToken).ConfigureAwait(false);
                     _inFlight.Release();
@@ -124,13 +124,14 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException && !item.IsSettled)
                 {
-                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, ex.Message);
-                    next = item.Fail($"{stage.Name} failed: {ex.Message}");
+                    var reason = Reason(ex, item);
+                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, reason);
+                    next = item.Fail($"{stage.Name} failed: {reason}");
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Acting failed (printer, overlay): the result is safe in the record; say so and carry on.
-                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, ex.Message);
+                    LogStageFailed(_logger, item.Received.Id, stage.Name, ex.GetType().Name, Reason(ex, item));
                     next = item;
                 }
 
@@ -155,6 +156,13 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             _inFlight.Release();
         }
     }
+
+    /// <summary>
+    /// The exception's message without the image's paths or original name (of every slice, for a CT series): a file
+    /// name may be the patient's, and the reason is logged and kept with the result. The id names the image instead.
+    /// </summary>
+    private static string Reason(Exception ex, ScreeningCase item) =>
+        Spool.WithoutNames(ex.Message, [item.Received.SpoolPath, item.Received.OriginalName, .. (item.Series?.Images ?? []).SelectMany(i => new[] { i.SpoolPath, i.OriginalName })]);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Image {Id}: {Stage} failed ({Kind}): {Reason}")]
     private static partial void LogStageFailed(ILogger logger, string id, string stage, string kind, string reason);

@@ -35,9 +35,9 @@ public sealed class Spool
         {
             await Durable.WriteAsync(path, content, cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"Could not store image {SafeName(originalName)} in the spool: {ex.Message}", ex);
+            throw new StorageException("Could not store an image in the spool: " + WithoutNames(ex.Message, path, originalName), ex);
         }
 
         return new ReceivedImage(id, path, SafeName(originalName), source, now);
@@ -56,9 +56,9 @@ public sealed class Spool
         {
             Durable.Move(sourcePath, path);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new StorageException($"Could not move {SafeName(originalName)} into the spool: {ex.Message}", ex);
+            throw new StorageException("Could not move an image into the spool: " + WithoutNames(ex.Message, sourcePath, path, originalName), ex);
         }
 
         return new ReceivedImage(id, path, SafeName(originalName), source, now);
@@ -111,4 +111,20 @@ public sealed class Spool
     }
 
     private static string FileName(string id, string originalName) => id + Separator + SafeName(originalName);
+
+    /// <summary>
+    /// A reason (an exception's message) without an image's paths or name: a file from a console's export or a USB stick
+    /// is often named after the patient, the spool keeps that name, and reasons are logged. The folders go too, since a
+    /// path may be cut anywhere in a message.
+    /// </summary>
+    public static string WithoutNames(string reason, params IEnumerable<string> paths)
+    {
+        var names = paths.SelectMany(p => new[] { p, Path.GetFileName(p), SafeName(p), Path.GetDirectoryName(p) ?? "" }).Where(n => n.Length > 1).Distinct(StringComparer.Ordinal).OrderByDescending(n => n.Length);
+        foreach (var name in names)
+        {
+            reason = reason.Replace(name, "(image)", StringComparison.Ordinal);
+        }
+
+        return reason;
+    }
 }

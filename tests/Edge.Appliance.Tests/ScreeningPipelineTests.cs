@@ -1,5 +1,6 @@
 using Edge.Domain;
 using Edge.Storage;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Edge.Appliance.Tests;
@@ -87,6 +88,24 @@ public sealed class ScreeningPipelineTests
         Assert.All(done, c => Assert.Equal(["quality", "record"], c.Timings.Select(t => t.Stage)));
     }
 
+    [Fact]
+    public async Task Submit_StageFailsNamingTheSpooledFile_LogAndErrorNameNeitherFileNorPatient()
+    {
+        // The spool keeps a watched file's original name, which a console or USB export may have made of the patient's.
+        var logs = new ListLogger();
+        await using var pipeline = new ScreeningPipeline([new Step("intake", throwFor: "1", failure: item => new IOException($"Input/output error : '{item.Received.SpoolPath}'")), new Step("record", alwaysRuns: true)], new ConsoleIndicator(new RecordingLights()), logs);
+        await pipeline.SubmitAsync(new ReceivedImage("1", "/data/spool/1~Zwane_Thandeka_19410219.dcm", "Zwane_Thandeka_19410219.dcm", IntakeSource.WatchFolder, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        pipeline.CompleteInput();
+
+        var failed = Assert.Single(await ReadAllAsync(pipeline));
+
+        Assert.Equal(ScreeningStatus.Error, failed.Status);
+        Assert.StartsWith("intake failed: Input/output error", failed.Error, StringComparison.Ordinal);
+        var logged = Assert.Single(logs.Lines);
+        Assert.Contains("Input/output error", logged, StringComparison.Ordinal);
+        Assert.All(new[] { "Zwane", "Thandeka", "19410219", "/data/spool" }, part => Assert.All(new[] { failed.Error!, logged }, text => Assert.DoesNotContain(part, text, StringComparison.OrdinalIgnoreCase)));
+    }
+
     /// <summary>Only so a broken limit fails the test instead of hanging the suite; never reached when it works.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
@@ -120,7 +139,37 @@ public sealed class ScreeningPipelineTests
         return done;
     }
 
-    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null, Task? gate = null) : IStage
+    /// <summary>Every line logged, formatted.</summary>
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add(formatter(state, exception));
+            }
+        }
+    }
+
+    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null, Task? gate = null, Func<ScreeningCase, Exception>? failure = null) : IStage
     {
         public string Name => name;
 
@@ -141,7 +190,7 @@ public sealed class ScreeningPipelineTests
 
             if (item.Received.Id == throwFor)
             {
-                throw new InvalidOperationException("boom");
+                throw failure?.Invoke(item) ?? new InvalidOperationException("boom");
             }
 
             if (item.Received.Id == storageFailureFor)

@@ -57,6 +57,34 @@ public sealed class SpoolTests : IDisposable
         Assert.True(File.Exists(spool.ArchivePathOf(image)));
     }
 
+    [Fact]
+    public void AdmitMove_SpoolGone_ReasonNamesNeitherTheFileNorItsFolder()
+    {
+        // Consoles and USB exports often name a file after the patient; the reason is logged.
+        var spool = new Spool(_temp.Combine("data"));
+        var source = WriteFile("Zwane^Thandeka 19410219.dcm");
+        Directory.Delete(spool.SpoolDirectory);
+
+        var refused = Assert.Throws<StorageException>(() => spool.AdmitMove(source, IntakeSource.WatchFolder, DateTimeOffset.UnixEpoch));
+
+        Assert.True(File.Exists(source));
+        Assert.StartsWith("Could not move an image into the spool: ", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("(image)", refused.Message, StringComparison.Ordinal);
+        Assert.All(new[] { "Zwane", "Thandeka", "19410219", _temp.Path }, part => Assert.DoesNotContain(part, refused.Message, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task AdmitCopy_SpoolGone_ReasonNamesNeitherTheFileNorItsFolder()
+    {
+        var spool = new Spool(_temp.Combine("data"));
+        Directory.Delete(spool.SpoolDirectory);
+
+        var refused = await Assert.ThrowsAsync<StorageException>(() => spool.AdmitCopyAsync(new MemoryStream([1, 2, 3]), "Zwane^Thandeka 19410219.dcm", IntakeSource.File, DateTimeOffset.UnixEpoch, CancellationToken.None));
+
+        Assert.StartsWith("Could not store an image in the spool: ", refused.Message, StringComparison.Ordinal);
+        Assert.All(new[] { "Zwane", "Thandeka", "19410219", _temp.Path }, part => Assert.DoesNotContain(part, refused.Message, StringComparison.OrdinalIgnoreCase));
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private string WriteFile(string name)

@@ -2,149 +2,100 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Edge.Collector;
 using Edge.TestSupport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
 
 namespace Edge.Sync.Tests;
 
 /// <summary>
 /// De-identification, end to end: DICOM files with distinctive PHI in every attribute of the DICOM Basic Application
-/// Level Confidentiality Profile (PS3.15 Table E.1-1) that a CR/DX image can carry are pushed to the running appliance
-/// over C-STORE; everything the broker then receives on <c>#</c> (results, replays, statistics, drift, status, command
-/// replies) and every log line must be free of every planted value and of its recognisable parts.
+/// Level Confidentiality Profile (PS3.15 Table E.1-1) that a CR/DX image can carry (<see cref="PhiCorpus"/>) are pushed
+/// to the running appliance over C-STORE, with the provincial collector taking everything it sends, once into SQLite and
+/// once into PostgreSQL. No planted value, nor a recognisable part of one, may then be found in what the broker carries
+/// (results, replays, statistics, drift, status, command replies), in the appliance's log, in the slips it prints, in
+/// either collector store (rows and files), in any collector export or API answer, or in the collector's log.
 /// </summary>
-public sealed class PhiTests : IAsyncDisposable
+public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
 {
-    private readonly TempDirectory _temp = new("edge-phi");
-
-    /// <summary>
-    /// Kept by design, so not planted: Patient's Age and Sex (leave only as a DHIS2 age band and M/F/O), and Acquisition
-    /// Date and Time (the screening's <c>acquiredAt</c>: the profile's Retain Longitudinal Temporal Information option).
-    /// Every other date is planted and must not leave.
-    /// </summary>
-    private static readonly (string Tag, string Keyword, string Kind)[] ProfileAttributes =
-    [
-        ("(0008,0050)", "AccessionNumber", "SH"),
-        ("(0008,0080)", "InstitutionName", "LO"),
-        ("(0008,0081)", "InstitutionAddress", "ST"),
-        ("(0008,0090)", "ReferringPhysicianName", "PN"),
-        ("(0008,0092)", "ReferringPhysicianAddress", "ST"),
-        ("(0008,0094)", "ReferringPhysicianTelephoneNumbers", "SH"),
-        ("(0008,1010)", "StationName", "SH"),
-        ("(0008,1030)", "StudyDescription", "LO"),
-        ("(0008,103E)", "SeriesDescription", "LO"),
-        ("(0008,1040)", "InstitutionalDepartmentName", "LO"),
-        ("(0008,1048)", "PhysiciansOfRecord", "PN"),
-        ("(0008,1050)", "PerformingPhysicianName", "PN"),
-        ("(0008,1060)", "NameOfPhysiciansReadingStudy", "PN"),
-        ("(0008,1070)", "OperatorsName", "PN"),
-        ("(0008,1080)", "AdmittingDiagnosesDescription", "LO"),
-        ("(0008,2111)", "DerivationDescription", "ST"),
-        ("(0010,0010)", "PatientName", "PN"),
-        ("(0010,0020)", "PatientID", "LO"),
-        ("(0010,0021)", "IssuerOfPatientID", "LO"),
-        ("(0010,1000)", "OtherPatientIDs", "LO"),
-        ("(0010,1001)", "OtherPatientNames", "PN"),
-        ("(0010,1005)", "PatientBirthName", "PN"),
-        ("(0010,1040)", "PatientAddress", "LO"),
-        ("(0010,1060)", "PatientMotherBirthName", "PN"),
-        ("(0010,1090)", "MedicalRecordLocator", "LO"),
-        ("(0010,2000)", "MedicalAlerts", "LO"),
-        ("(0010,2110)", "Allergies", "LO"),
-        ("(0010,2154)", "PatientTelephoneNumbers", "SH"),
-        ("(0010,2160)", "EthnicGroup", "SH"),
-        ("(0010,2180)", "Occupation", "SH"),
-        ("(0010,21B0)", "AdditionalPatientHistory", "LT"),
-        ("(0010,4000)", "PatientComments", "LT"),
-        ("(0018,1000)", "DeviceSerialNumber", "LO"),
-        ("(0018,1004)", "PlateID", "LO"),
-        ("(0018,1005)", "GeneratorID", "LO"),
-        ("(0018,1007)", "CassetteID", "LO"),
-        ("(0018,1008)", "GantryID", "LO"),
-        ("(0018,1030)", "ProtocolName", "LO"),
-        ("(0018,1400)", "AcquisitionDeviceProcessingDescription", "LO"),
-        ("(0018,700A)", "DetectorID", "SH"),
-        ("(0018,9424)", "AcquisitionProtocolDescription", "LT"),
-        ("(0020,0010)", "StudyID", "SH"),
-        ("(0020,4000)", "ImageComments", "LT"),
-        ("(0032,1032)", "RequestingPhysician", "PN"),
-        ("(0032,1060)", "RequestedProcedureDescription", "LO"),
-        ("(0032,4000)", "StudyComments", "LT"),
-        ("(0038,0010)", "AdmissionID", "LO"),
-        ("(0038,0300)", "CurrentPatientLocation", "LO"),
-        ("(0038,0400)", "PatientInstitutionResidence", "LO"),
-        ("(0038,0500)", "PatientState", "LO"),
-        ("(0040,0241)", "PerformedStationAETitle", "AE"),
-        ("(0040,0242)", "PerformedStationName", "SH"),
-        ("(0040,0243)", "PerformedLocation", "SH"),
-        ("(0040,0253)", "PerformedProcedureStepID", "SH"),
-        ("(0040,0254)", "PerformedProcedureStepDescription", "LO"),
-        ("(0040,0280)", "CommentsOnThePerformedProcedureStep", "ST"),
-        ("(0040,1001)", "RequestedProcedureID", "SH"),
-        ("(0040,1400)", "RequestedProcedureComments", "LT"),
-        ("(0040,2016)", "PlacerOrderNumberImagingServiceRequest", "LO"),
-        ("(0040,2017)", "FillerOrderNumberImagingServiceRequest", "LO"),
-        ("(0040,2400)", "ImagingServiceRequestComments", "LT"),
-        ("(0040,3001)", "ConfidentialityConstraintOnPatientDataDescription", "LO"),
-        ("(0010,1002)[0].(0010,0020)", "OtherPatientIDsSequence.PatientID", "LO"),
-        ("(0040,0275)[0].(0040,0009)", "RequestAttributesSequence.ScheduledProcedureStepID", "SH"),
-        ("(0008,0018)", "SOPInstanceUID", "UI"),
-        ("(0020,000D)", "StudyInstanceUID", "UI"),
-        ("(0020,000E)", "SeriesInstanceUID", "UI"),
-        ("(0020,0052)", "FrameOfReferenceUID", "UI"),
-        ("(0008,0014)", "InstanceCreatorUID", "UI"),
-        ("(0018,1002)", "DeviceUID", "UI"),
-        ("(0020,0200)", "SynchronizationFrameOfReferenceUID", "UI"),
-        ("(0008,1195)", "TransactionUID", "UI"),
-        ("(0008,1110)[0].(0008,1155)", "ReferencedStudySequence.ReferencedSOPInstanceUID", "UI"),
-        ("(0008,1140)[0].(0008,1155)", "ReferencedImageSequence.ReferencedSOPInstanceUID", "UI"),
-        ("(0008,0020)", "StudyDate", "DA"),
-        ("(0008,0021)", "SeriesDate", "DA"),
-        ("(0008,0023)", "ContentDate", "DA"),
-        ("(0010,0030)", "PatientBirthDate", "DA"),
-        ("(0040,0244)", "PerformedProcedureStepStartDate", "DA"),
-        ("(0018,1200)", "DateOfLastCalibration", "DA"),
-        ("(0008,0030)", "StudyTime", "TM"),
-        ("(0008,0031)", "SeriesTime", "TM"),
-        ("(0008,0033)", "ContentTime", "TM"),
-        ("(0010,0032)", "PatientBirthTime", "TM"),
-        ("(0040,0245)", "PerformedProcedureStepStartTime", "TM"),
-        ("(0018,1201)", "TimeOfLastCalibration", "TM"),
-        ("(0008,002A)", "AcquisitionDateTime", "DT"),
-        ("(0010,1020)", "PatientSize", "DS"),
-        ("(0010,1030)", "PatientWeight", "DS"),
-    ];
-
     private static readonly string[] ResultFields = ["id", "site", "device", "acquiredAt", "screenedAt", "status", "score", "decision", "threshold", "model", "qc", "subject", "historical"];
 
+    private readonly TempDirectory _temp = new("edge-phi");
+
     [Fact]
-    public async Task Run_PhiInEveryProfileAttribute_NoPlantedValueReachesTheBrokerOrTheLog()
+    public async Task Run_PhiInEveryProfileAttribute_NoPlantedValueReachesBrokerLogsSlipsCollectorStoresOrExports()
     {
-        (string Source, string Proposal)[] sources = [(Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm"), "-xi"), (Path.Combine(Repo.SharedDicom, "RG1_J2KI.dcm"), "-xw")];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string name) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {name}");
+
+        // initdb and the server start take seconds: they run while the corpus is planted.
+        var starting = PostgresServer.StartAsync();
         var planted = new List<Planted>();
-        var files = new List<(string Path, string Proposal)>();
-        for (var i = 0; i < sources.Length; i++)
+        var files = new List<(string Path, string? Proposal, List<Planted> Values)>();
+        try
         {
-            var (file, values) = await PlantAsync(sources[i].Source, i);
-            files.Add((file, sources[i].Proposal));
-            planted.AddRange(values);
+            for (var i = 0; i < PhiCorpus.Sources.Length; i++)
+            {
+                var (file, values) = await PhiCorpus.PlantAsync(_temp, PhiCorpus.Sources[i], i);
+                files.Add((file, PhiCorpus.Sources[i].Proposal, values));
+                planted.AddRange(values);
+            }
+        }
+        catch
+        {
+            // No server outlives a failed planting.
+            await (await starting).DisposeAsync();
+            throw;
         }
 
+        var scanner = new PhiScanner(planted);
+        Phase("corpus planted");
+        await using var postgres = await starting;
+        var postgresDatabase = await postgres.CreateDatabaseAsync("collector_phi");
         await using var broker = new Mosquitto();
         await broker.StartAsync();
         await using var everything = new Subscriber();
         await everything.ConnectAsync(broker.Port, "#");
-        var key = ApplianceHost.WriteKey(_temp);
-        await using var host = await ApplianceHost.StartAsync(ApplianceHost.OptionsFor(_temp, broker.Port, key));
 
-        foreach (var (file, proposal) in files)
+        // Both store back-ends at once, on the same broker: plain subscriptions, so each collector takes every message.
+        using var collectorLogs = new CapturedLogs();
+        using var collectorLoggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(collectorLogs));
+        var sqliteOptions = CollectorOptionsFor(broker.Port, "province-sqlite");
+        sqliteOptions.Sqlite.Path = _temp.Combine("collector.db");
+        var postgresOptions = CollectorOptionsFor(broker.Port, "province-postgres");
+        postgresOptions.Postgres.ConnectionString = postgresDatabase;
+        await using var sqliteCollector = await CollectorHost.StartAsync(sqliteOptions, collectorLoggers, CancellationToken.None);
+        await using var postgresCollector = await CollectorHost.StartAsync(postgresOptions, collectorLoggers, CancellationToken.None);
+        Assert.Equal(("sqlite", "postgres"), (sqliteCollector.Store.Kind, postgresCollector.Store.Kind));
+        await Task.WhenAll(sqliteCollector.Ingest.Subscribed, postgresCollector.Ingest.Subscribed).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var key = ApplianceHost.WriteKey(_temp);
+        Phase("PostgreSQL, broker and both collectors ready");
+        await using var host = await ApplianceHost.StartAsync(ApplianceHost.OptionsFor(_temp, broker.Port, key));
+        Phase("appliance ready");
+
+        // The watched folder first: while the spool is unavailable the file is refused and the reason logged, then it is
+        // taken once the spool is back.
+        var (watched, _, watchedValues) = files.Single(f => f.Proposal is null);
+        var spool = Path.Combine(host.Options.Storage.Path, "spool");
+        Directory.Move(spool, spool + "-away");
+        var staged = _temp.Combine(PhiCorpus.PatientFileName(watchedValues));
+        File.Copy(watched, staged);
+        File.Move(staged, Path.Combine(host.Inbox, Path.GetFileName(staged)));
+        await host.WaitForLogAsync(l => l.Text.StartsWith("Could not take an image from the watched folder", StringComparison.Ordinal));
+        Directory.Move(spool + "-away", spool);
+        Phase("watched file refused, then the spool restored");
+
+        foreach (var (file, proposal, _) in files.Where(f => f.Proposal is not null))
         {
-            var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", proposal, "127.0.0.1", host.DicomPort.ToString(CultureInfo.InvariantCulture), file], TimeSpan.FromMinutes(1));
+            var store = await ChildProcess.RunAsync("storescu", ["-aec", "EDGE", "-aet", "CONSOLE", proposal!, "127.0.0.1", host.DicomPort.ToString(CultureInfo.InvariantCulture), file], TimeSpan.FromMinutes(1));
             Assert.True(store.ExitCode == 0, store.Stdout + store.Stderr);
         }
 
         await host.WaitForResultsAsync(files.Count);
+        Phase("images screened");
         await everything.WaitForAsync(r => r.Count(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)) >= files.Count);
 
         // Every other kind of message the device sends: statistics, drift, a replay, a command reply.
@@ -160,6 +111,14 @@ public sealed class PhiTests : IAsyncDisposable
         await host.StopAsync();
         await everything.WaitForAsync(r => r.Any(m => m.Topic.EndsWith("/status", StringComparison.Ordinal) && m.Payload.Contains("\"offline\"", StringComparison.Ordinal)));
 
+        // The offline status is the device's last message: once a collector holds it, it holds all that came before.
+        foreach (var collector in new[] { sqliteCollector, postgresCollector })
+        {
+            await WaitForStoreAsync(collector, collectorLogs, async s =>
+                (await s.TotalsAsync(CancellationToken.None)).Results >= files.Count
+                && (await s.DevicesAsync(CancellationToken.None)) is [{ State: "offline", StatsJson: not null, DriftJson: not null }]);
+        }
+
         // The appliance did read the PHI (it is in the local record), so the scan below is not vacuous.
         using (var db = new SqliteConnection($"Data Source={host.Options.Storage.Path}/edge.db;Mode=ReadOnly;Pooling=False"))
         {
@@ -169,35 +128,99 @@ public sealed class PhiTests : IAsyncDisposable
             Assert.Contains(planted.Single(p => p.Keyword == "AccessionNumber" && p.File == 0).Value, local, StringComparison.Ordinal);
         }
 
+        Phase("collectors hold everything the device sent");
         var received = everything.Received;
         Assert.Contains(received, m => m.Topic.EndsWith("/status", StringComparison.Ordinal));
-        var tokens = planted.SelectMany(p => p.Tokens.Select(t => (Token: t, p.Keyword, IsUid: p.Kind == "UI"))).ToList();
-        var leaks = new List<string>();
+        var leaks = new List<PhiLeak>();
         foreach (var message in received)
         {
-            leaks.AddRange(tokens.Where(t => Contains(message.Topic + " " + message.Payload, t.Token)).Select(t => $"{t.Keyword} '{t.Token}' on {message.Topic}"));
+            leaks.AddRange(scanner.Scan("the broker message on " + message.Topic, message.Topic + " " + message.Payload));
         }
 
-        // In the log: nothing at any level, except UIDs, which the DICOM service may name at debug level (off in service).
+        // In the appliance's log: nothing at any level, except UIDs, which the DICOM service may name at debug level (off in service).
         foreach (var line in host.Logs.Lines)
         {
-            leaks.AddRange(tokens.Where(t => (!t.IsUid || line.Level >= LogLevel.Information) && Contains(line.Text, t.Token)).Select(t => $"{t.Keyword} '{t.Token}' in the {line.Level} log: {line.Text}"));
+            leaks.AddRange(scanner.Scan($"the appliance's {line.Level} log: {line.Text}", line.Text, p => p.Kind != "UI" || line.Level >= LogLevel.Information));
         }
 
-        Assert.True(leaks.Count == 0, "PHI left the device:\n" + string.Join("\n", leaks.Distinct()));
+        // The slips leave the device on paper with the patient (ShowExamReference is off, the default): the printer's
+        // bytes and their text copies.
+        var slips = Directory.GetFiles(host.Options.Hardware.SlipDirectory!);
+        Assert.Contains(slips, s => s.EndsWith(".escpos", StringComparison.Ordinal));
+        foreach (var slip in slips.Where(s => !s.EndsWith(".png", StringComparison.Ordinal)))
+        {
+            leaks.AddRange(scanner.ScanFile(slip));
+        }
+
+        // The province: both stores, as rows and as the files or dump an administrator would copy, every answer the
+        // collector gives, and its log.
+        var months = ResultPayloads(received).Select(r => r.GetProperty("screenedAt").GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture)).Distinct().ToList();
+        var sqliteRows = await SqliteRowsAsync(sqliteOptions.Sqlite.Path);
+        leaks.AddRange(scanner.Scan("the collector's SQLite rows", sqliteRows));
+        foreach (var file in SqliteFiles(sqliteOptions.Sqlite.Path))
+        {
+            leaks.AddRange(scanner.ScanFile(file));
+        }
+
+        var dump = await PgDumpAsync(postgres, "collector_phi");
+        leaks.AddRange(scanner.Scan("the collector's PostgreSQL dump", dump));
+        foreach (var collector in new[] { sqliteCollector, postgresCollector })
+        {
+            foreach (var (request, answer) in await CollectorAnswersAsync(collector, months))
+            {
+                leaks.AddRange(scanner.Scan($"the {collector.Store.Kind} collector's answer to {request}", answer));
+            }
+        }
+
+        foreach (var line in collectorLogs.Lines)
+        {
+            leaks.AddRange(scanner.Scan($"the collector's {line.Level} log ({line.Category}): {line.Text}", line.Text));
+        }
+
+        Phase("everything scanned");
+        Assert.True(leaks.Count == 0, "PHI left the device:\n" + string.Join("\n", leaks.Select(l => l.ToString()).Distinct()));
 
         // Results carry exactly the programme's fields, and the patient only as the keyed pseudonym.
-        var results = received.Where(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)).Select(m => JsonDocument.Parse(m.Payload).RootElement).ToList();
+        var results = ResultPayloads(received);
         Assert.All(results, r => Assert.Equal(ResultFields, r.EnumerateObject().Select(p => p.Name)));
         Assert.All(results, r => Assert.Equal(["pseudoId", "ageBand", "sex"], r.GetProperty("subject").EnumerateObject().Select(p => p.Name)));
         var pseudonyms = results.Select(r => r.GetProperty("subject").GetProperty("pseudoId").GetString()).ToHashSet();
         var keyBytes = await File.ReadAllBytesAsync(key);
-        foreach (var id in planted.Where(p => p.Keyword == "PatientID").Select(p => p.Value))
+
+        // Every path was walked, and each image that could be read carries its patient as the pseudonym.
+        Assert.Equal(PhiCorpus.Sources.Select(s => s.Status).Order(StringComparer.Ordinal), results.Where(r => !r.GetProperty("historical").GetBoolean()).Select(r => r.GetProperty("status").GetString()).Order(StringComparer.Ordinal));
+        foreach (var id in planted.Where(p => p.Keyword == "PatientID" && PhiCorpus.Sources[p.File].Readable).Select(p => p.Value))
         {
-            Assert.Contains(Convert.ToHexStringLower(HMACSHA256.HashData(keyBytes, Encoding.UTF8.GetBytes(id))), pseudonyms);
+            var pseudonym = Convert.ToHexStringLower(HMACSHA256.HashData(keyBytes, Encoding.UTF8.GetBytes(id)));
+            Assert.Contains(pseudonym, pseudonyms);
+
+            // Both stores hold the results, so the scans above read what the collector keeps.
+            Assert.Contains(pseudonym, sqliteRows, StringComparison.Ordinal);
+            Assert.Contains(pseudonym, dump, StringComparison.Ordinal);
         }
 
         Assert.Equal(files.Count, results.Count(r => r.GetProperty("historical").GetBoolean()));
+
+        // And the scans can fail: a device that put a patient's name into a drift document (stored as received) is
+        // caught in both stores' rows, files and dump, even with the first name component JSON-escaped.
+        var leaked = planted.First(p => p.Kind == "PN");
+        var disguised = leaked.Value.Replace(leaked.Tokens[0], leaked.Tokens[0][..2] + "\\u" + ((int)leaked.Tokens[0][2]).ToString("x4", CultureInfo.InvariantCulture) + leaked.Tokens[0][3..], StringComparison.Ordinal);
+        Assert.DoesNotContain(leaked.Tokens[0], disguised, StringComparison.OrdinalIgnoreCase);
+        var leaky = $$"""{"id":"site-a/dev-1/drift/2001-01-01","date":"2001-01-01","scanners":[{"manufacturer":"ACME","model":"{{disguised}}","count":1}]}""";
+        await programme.PublishAsync($"tb/v1/{ApplianceHost.Site}/{ApplianceHost.Device}/drift", leaky);
+        foreach (var collector in new[] { sqliteCollector, postgresCollector })
+        {
+            await WaitForStoreAsync(collector, collectorLogs, async s => (await s.RecentReportsAsync("drift", 10, CancellationToken.None)).Any(r => r.Day == "2001-01-01"));
+        }
+
+        Assert.Contains(scanner.Scan("rows", await SqliteRowsAsync(sqliteOptions.Sqlite.Path)), l => l.Token == leaked.Tokens[0]);
+        Assert.Contains(SqliteFiles(sqliteOptions.Sqlite.Path).SelectMany(scanner.ScanFile), l => l.Token == leaked.Tokens[^1]);
+        Assert.Contains(scanner.Scan("dump", await PgDumpAsync(postgres, "collector_phi")), l => l.Token == leaked.Tokens[0]);
+
+        Phase("the scans caught the disguised name");
+
+        static List<JsonElement> ResultPayloads(IEnumerable<Received> messages) =>
+            [.. messages.Where(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)).Select(m => JsonDocument.Parse(m.Payload).RootElement)];
     }
 
     public ValueTask DisposeAsync()
@@ -206,70 +229,141 @@ public sealed class PhiTests : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Case-insensitive: a value upper-cased on the way (DICOM CS, a name) is still a leak.</summary>
-    private static bool Contains(string text, string token) => text.Contains(token, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>Copies a shared file and plants a distinctive value in every profile attribute with dcmodify.</summary>
-    private async Task<(string Path, List<Planted> Values)> PlantAsync(string source, int file)
+    private static CollectorOptions CollectorOptionsFor(int brokerPort, string clientId) => new()
     {
-        var path = _temp.Combine($"phi-{file}.dcm");
-        File.Copy(source, path);
-        var values = ProfileAttributes.Select((a, n) => Plant(a.Keyword, a.Kind, file, n)).ToList();
-        var arguments = new List<string> { "-nb", "-ie" };
-        foreach (var (attribute, value) in ProfileAttributes.Zip(values))
+        Mqtt = { Host = "127.0.0.1", Port = brokerPort, UseTls = false, ClientId = clientId, ShareGroup = "", BatchSize = 10, MinReconnectDelay = TimeSpan.FromMilliseconds(200), MaxReconnectDelay = TimeSpan.FromSeconds(1) },
+        Web = { Urls = "http://127.0.0.1:0" },
+
+        // A mapping that covers the site, so the DHIS2 export answers with data values rather than its list of problems.
+        Dhis2 =
         {
-            arguments.AddRange(["-i", $"{attribute.Tag}={value.Value}"]);
+            DataSet = "TbCxrScr01",
+            OrgUnits = { [ApplianceHost.Site] = "DiszpKrYNg8" },
+            DataElements =
+            {
+                ["results"] = new Dhis2DataElementOptions { Id = "TbCxrReslt" },
+                ["screened"] = new Dhis2DataElementOptions { Id = "TbCxrScrnd" },
+                ["rejected"] = new Dhis2DataElementOptions { Id = "TbCxrRejct" },
+            },
+            CategoryOptionCombos = { ["default"] = "HllvX50cXC0" },
+        },
+    };
+
+    /// <summary>Awaits the collector's commits (an event per batch) until its store satisfies <paramref name="condition"/>.</summary>
+    private static async Task WaitForStoreAsync(CollectorHost host, CapturedLogs logs, Func<ICollectorStore, Task<bool>> condition)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async void Check(WriteOutcome _)
+        {
+            try
+            {
+                if (await condition(host.Store))
+                {
+                    done.TrySetResult();
+                }
+            }
+            catch (Exception e)
+            {
+                done.TrySetException(e);
+            }
         }
 
-        // The retained acquisition date and time, present in every file so that acquiredAt never falls back to another
-        // (planted) date: without an acquisition date the appliance takes the content date, then the study date.
-        arguments.AddRange(["-i", "(0008,0022)=20261201", "-i", "(0008,0032)=093000"]);
-        arguments.Add(path);
-        var modify = await ChildProcess.RunAsync("dcmodify", arguments, TimeSpan.FromMinutes(1));
-        Assert.True(modify.ExitCode == 0, modify.Stdout + modify.Stderr);
-
-        // The planting took: the file now holds the values (read back by an independent tool).
-        var dump = await ChildProcess.RunAsync("dcmdump", ["+P", "0008,0050", "+P", "0010,0010", "+P", "0008,0018", path], TimeSpan.FromMinutes(1));
-        Assert.Contains(values.Single(v => v.Keyword == "AccessionNumber").Value, dump.Stdout, StringComparison.Ordinal);
-        Assert.Contains(values.Single(v => v.Keyword == "SOPInstanceUID").Value, dump.Stdout, StringComparison.Ordinal);
-        return (path, values);
-    }
-
-    /// <summary>
-    /// A value that cannot occur by chance, and the fragments of it that would still identify: each name component, each
-    /// word, a date in every spelling, a UID whole and by its distinctive tail.
-    /// </summary>
-    private static Planted Plant(string keyword, string kind, int file, int n)
-    {
-        var tag = $"{file}{n:00}";
-        var digits = $"{file + 1}{n + 11:00}";
-        switch (kind)
+        host.Ingest.Committed += Check;
+        try
         {
-            case "PN":
-                return new(keyword, kind, file, $"Zwane{tag}^Thandeka{tag}^Nomsa{tag}", [$"Zwane{tag}", $"Thandeka{tag}", $"Nomsa{tag}"]);
-            case "UI":
-                var uid = $"2.25.{file + 1}7730{n + 10:00}994021{n + 10:00}{file + 5}";
-                return new(keyword, kind, file, uid, [uid, uid[^12..]]);
-            case "DA":
-                // Born well before the study, so the image is an adult's and is screened, not rejected for age.
-                var date = keyword == "PatientBirthDate" ? new DateOnly(1941 + file, 2, 19) : new DateOnly(1971 + (n % 40), 1 + (file * 5) + (n % 6), 3 + (n % 20));
-                return new(keyword, kind, file, date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), [date.ToString("yyyyMMdd", CultureInfo.InvariantCulture), date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), date.ToString("yyyy.MM.dd", CultureInfo.InvariantCulture)]);
-            case "TM":
-                var time = $"{13 + file}{n % 6}{n % 10}{n % 6}7.{digits}13";
-                return new(keyword, kind, file, time, [time, $"{time[..2]}:{time[2..4]}:{time[4..6]}.{digits}"]);
-            case "DT":
-                var stamp = $"19{74 + file}0{3 + file}1{n % 10}08{n % 6}5{n % 6}7.{digits}";
-                return new(keyword, kind, file, stamp, [stamp, $"19{74 + file}-0{3 + file}-1{n % 10}"]);
-            case "DS":
-                var number = $"8{file}{n}.7{digits}3";
-                return new(keyword, kind, file, number, [number]);
-            case "AE":
-                return new(keyword, kind, file, $"AEQX{tag}", [$"AEQX{tag}"]);
-            default:
-                var words = new[] { $"Qx{tag}{keyword[..Math.Min(6, keyword.Length)]}", $"Vk{tag}Ref" };
-                return new(keyword, kind, file, kind is "SH" or "AE" ? $"Q{tag}X{n}" : string.Join(' ', words), kind is "SH" ? [$"Q{tag}X{n}"] : words);
+            Check(new WriteOutcome(0, 0, 0));
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"the {host.Store.Kind} collector never held what was sent; its log: {string.Join(" | ", logs.Lines.TakeLast(30).Select(l => l.Text))}");
+        }
+        finally
+        {
+            host.Ingest.Committed -= Check;
         }
     }
 
-    private sealed record Planted(string Keyword, string Kind, int File, string Value, IReadOnlyList<string> Tokens);
+    /// <summary>Every row of every table of the collector's SQLite file, each value as text (blobs byte for byte).</summary>
+    private static async Task<string> SqliteRowsAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        var tables = new List<string>();
+        await using (var list = connection.CreateCommand())
+        {
+            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Contains("results", tables);
+        var text = new StringBuilder();
+        foreach (var table in tables)
+        {
+            await using var select = connection.CreateCommand();
+            select.CommandText = $"SELECT * FROM \"{table}\"";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                text.Append(table).Append(':');
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    var value = reader.GetValue(i);
+                    text.Append(" | ").Append(value is byte[] blob ? Encoding.Latin1.GetString(blob) : Convert.ToString(value, CultureInfo.InvariantCulture));
+                }
+
+                text.AppendLine();
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The database and, while it is open, its write-ahead log and shared-memory index: recent rows live in the WAL.</summary>
+    private static IEnumerable<string> SqliteFiles(string path) =>
+        new[] { path, path + "-wal", path + "-shm" }.Where(File.Exists);
+
+    /// <summary>The whole PostgreSQL database as <c>pg_dump</c> writes it: schema and every table's rows.</summary>
+    private static async Task<string> PgDumpAsync(PostgresServer server, string database)
+    {
+        var dump = await ChildProcess.RunAsync(Path.Combine(PostgresServer.BinDirectory!, "pg_dump"), ["-h", "127.0.0.1", "-p", server.Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database], TimeSpan.FromMinutes(1), workingDirectory: "/");
+        Assert.True(dump.ExitCode == 0, dump.Stderr);
+        Assert.Contains("COPY public.results", dump.Stdout, StringComparison.Ordinal);
+        return dump.Stdout;
+    }
+
+    /// <summary>Every page, API answer and export the collector offers, headers included (a CSV's file name is one).</summary>
+    private static async Task<List<(string Request, string Answer)>> CollectorAnswersAsync(CollectorHost collector, IReadOnlyList<string> months)
+    {
+        var site = ApplianceHost.Site;
+        var requests = new List<string> { "/", "/healthz", "/api/totals", "/api/devices", "/api/thresholds", $"/api/thresholds?site={site}" };
+        foreach (var period in new[] { "day", "week", "month" })
+        {
+            requests.AddRange([$"/api/indicators?period={period}", $"/api/indicators?period={period}&site={site}", $"/api/export/csv?period={period}", $"/api/export/csv?period={period}&site={site}"]);
+        }
+
+        foreach (var month in months)
+        {
+            requests.AddRange([$"/api/export/dhis2?month={month}", $"/api/export/dhis2?month={month}&site={site}", $"/api/export/fhir?site={site}&month={month}"]);
+        }
+
+        using var http = new HttpClient { BaseAddress = collector.WebAddress };
+        var answers = new List<(string Request, string Body)>();
+        foreach (var request in requests)
+        {
+            using var response = await http.GetAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, $"{request}: {(int)response.StatusCode} {body}");
+            answers.Add((request, response.Headers + "\n" + response.Content.Headers + "\n" + body));
+        }
+
+        // The exports are not empty: they count the results, so a scan of them reads data, not a blank form.
+        Assert.Contains(answers, a => a.Request.StartsWith("/api/export/dhis2", StringComparison.Ordinal) && a.Body.Contains("\"value\":", StringComparison.Ordinal));
+        Assert.Contains(answers, a => a.Request == $"/api/export/csv?period=month&site={site}" && a.Body.Contains($"\n{site},", StringComparison.Ordinal));
+        return answers;
+    }
 }
