@@ -16,6 +16,7 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
     private readonly TestLogger _logger = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<SyncState> _states = [];
+    private readonly List<Task> _runs = [];
 
     public OutboxPublisherTests()
     {
@@ -222,6 +223,9 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+
+        // A publisher still draining would reopen the record after it is closed and leave the folder behind.
+        await Task.WhenAll(_runs).ContinueWith(_ => { }, TaskScheduler.Default);
         _stop.Dispose();
         _store.Dispose();
         _temp.Dispose();
@@ -269,7 +273,9 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
                 _states.Add(s);
             }
         };
-        return (publisher, Task.Run(() => publisher.RunAsync(_stop.Token)));
+        var run = Task.Run(() => publisher.RunAsync(_stop.Token));
+        _runs.Add(run);
+        return (publisher, run);
     }
 
     private static async Task WaitForStateAsync(OutboxPublisher publisher, SyncState state)
