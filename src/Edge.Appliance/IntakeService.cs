@@ -33,12 +33,16 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         series.Accepting = true;
         try
         {
-            foreach (var image in appliance.Recover())
+            // The spool is registered first (so a console resending an object it got no answer for is recognised), then
+            // the listener opens before the backlog is queued: queuing waits on the pipeline, and a console must not be
+            // refused for as long as a crash's backlog takes to screen. What it sends meanwhile waits in the arrivals.
+            var recovered = appliance.Recover();
+            scp = await StartDicomAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var image in recovered)
             {
                 await SubmitAsync(image, cancellationToken).ConfigureAwait(false);
             }
 
-            scp = await StartDicomAsync(cancellationToken).ConfigureAwait(false);
             LogWatching(_logger, options.Intake.WatchPath);
             while (!cancellationToken.IsCancellationRequested)
             {
