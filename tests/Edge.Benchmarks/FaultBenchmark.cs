@@ -21,7 +21,7 @@ public static class FaultBenchmark
             Kills = Option(args, "--kills", 6),
 
             // Long enough that the kills spread over the run, not all in its first seconds.
-            MaxKillDelay = TimeSpan.FromMilliseconds(Option(args, "--max-delay-ms", 8000)),
+            MaxKillDelay = TimeSpan.FromMilliseconds(Option(args, "--max-delay-ms", 20000)),
             Limit = TimeSpan.FromMinutes(30),
         };
         using var temp = new TempDirectory("edge-bench-faults");

@@ -291,7 +291,7 @@ public static class KillRun
             {
                 await consoleRun.ConfigureAwait(false);
             }
-            catch (Exception e) when (e is OperationCanceledException or InvalidOperationException)
+            catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or TimeoutException)
             {
                 // Only when the run failed before the console was done; the failure that ended it is what is reported.
             }
