@@ -33,12 +33,16 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
         series.Accepting = true;
         try
         {
-            foreach (var image in appliance.Recover())
+            // The spool is registered first (so a console resending an object it got no answer for is recognised), then
+            // the listener opens before the backlog is queued: queuing waits on the pipeline, and a console must not be
+            // refused for as long as a crash's backlog takes to screen. What it sends meanwhile waits in the arrivals.
+            var recovered = appliance.Recover();
+            scp = await StartDicomAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var image in recovered)
             {
                 await SubmitAsync(image, cancellationToken).ConfigureAwait(false);
             }
 
-            scp = await StartDicomAsync(cancellationToken).ConfigureAwait(false);
             LogWatching(_logger, options.Intake.WatchPath);
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -212,15 +216,30 @@ public sealed partial class IntakeService(Appliance appliance, ILoggerFactory lo
 /// </summary>
 public sealed class SpoolDicomSink(Appliance appliance, ChannelWriter<ReceivedImage> arrivals) : IDicomStoreSink
 {
+    /// <summary>One object at a time between "already have it?" and taking it, so two copies cannot both pass.</summary>
+    private readonly Lock _admitting = new();
+
     public ValueTask<StoreOutcome> AcceptAsync(ReceivedDicomObject received, CancellationToken cancellationToken)
     {
+        var name = received.SopInstanceUid + ".dcm";
         try
         {
-            var image = appliance.AdmitMove(received.TemporaryPath, IntakeSource.DicomStore, received.SopInstanceUid + ".dcm");
-            arrivals.TryWrite(image);
-            return ValueTask.FromResult(StoreOutcome.Stored);
+            lock (_admitting)
+            {
+                // A console resends an object whose response it never got (we restarted after taking it): it is the
+                // same SOP instance, already spooled or screened, so it is acknowledged again, never screened twice.
+                if (appliance.Store.HasImageNamed(Spool.SafeName(name)))
+                {
+                    File.Delete(received.TemporaryPath);
+                    return ValueTask.FromResult(StoreOutcome.Stored);
+                }
+
+                var image = appliance.AdmitMove(received.TemporaryPath, IntakeSource.DicomStore, name);
+                arrivals.TryWrite(image);
+                return ValueTask.FromResult(StoreOutcome.Stored);
+            }
         }
-        catch (StorageException)
+        catch (Exception ex) when (ex is StorageException or IOException)
         {
             return ValueTask.FromResult(StoreOutcome.Failed);
         }

@@ -41,6 +41,12 @@ public sealed partial class MqttIngest
     public event Action<WriteOutcome>? Committed;
 
     /// <summary>
+    /// After each committed batch (then acknowledged): the ids of the results it held, stored now (new or already there).
+    /// What "the result is at the collector" means, per result: the end-to-end benchmark times its arrival by it.
+    /// </summary>
+    public event Action<IReadOnlyList<string>>? ResultsCommitted;
+
+    /// <summary>
     /// Completes once the broker has granted the subscriptions for the first time. A collector group's first subscription
     /// is where its share begins: the broker keeps nothing for a session that does not exist yet.
     /// </summary>
@@ -218,6 +224,10 @@ public sealed partial class MqttIngest
                 }
 
                 Committed?.Invoke(outcome);
+                if (ingest.Results.Count > 0)
+                {
+                    ResultsCommitted?.Invoke([.. ingest.Results.Select(r => r.Id)]);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -506,6 +506,7 @@ public sealed partial class ScreeningStore : IDisposable
         MigrateWeb(connection);
         MigrateThreshold(connection);
         MigrateDecodeAttempts(connection);
+        MigrateResend(connection);
     }
 
     private void Audit(SqliteTransaction tx, DateTimeOffset at, string action, string subject, string detail) =>

@@ -53,6 +53,33 @@ public sealed class DicomIntakeTests : IDisposable
         Assert.Equal(3, dumps.Count(d => d.Stdout.Contains("1.2.840.10008.5.1.4.1.1.7", StringComparison.Ordinal)));
     }
 
+    // A console whose C-STORE response was lost (the appliance restarted between taking the object and answering) sends
+    // the object again: acknowledged again, one image, one result.
+    [Fact]
+    public async Task Run_ConsoleResendsAnObjectAlreadyTaken_AcknowledgedAndScreenedOnce()
+    {
+        var config = PublishedAppliance.WriteConfig(_temp);
+        var port = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config)).RootElement.GetProperty("Edge").GetProperty("Dicom").GetProperty("Port").GetInt32();
+        await using var run = ChildProcess.Start(PublishedAppliance.Path, ["run", "--config", config], _temp.Path);
+        await WaitForAsync(() => run.Stderr.Contains("DICOM listener", StringComparison.Ordinal), run);
+        var chest = Path.Combine(Repo.SharedDicom, "CR-MONO1-10-chest.dcm");
+        var database = _temp.Combine("data", "edge.db");
+        for (var send = 0; send < 2; send++)
+        {
+            var store = await ChildProcess.RunAsync("storescu", ["-v", "-aec", "EDGE", "-aet", "CONSOLE", "-xi", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture), chest], TimeSpan.FromMinutes(1));
+            Assert.True(store.ExitCode == 0 && (store.Stdout + store.Stderr).Contains("Received Store Response (Success)", StringComparison.Ordinal), store.Stdout + store.Stderr);
+        }
+
+        // The choice is made before the response, so once storescu has its answer the record already says it.
+        await WaitForAsync(() => Results(database).Count >= 1, run);
+        using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var count = db.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM images";
+        Assert.Equal(1L, (long)count.ExecuteScalar()!);
+        Assert.Single(Results(database));
+    }
+
     // A CT series (5 slices, one association) is held until the console has been quiet for the configured period, then
     // recorded once as "not screened: no CT model": one record row, one results line, one audit line; no slice is screened
     // or refused on its own, and every slice is kept in the archive.

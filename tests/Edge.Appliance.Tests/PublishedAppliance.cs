@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Edge.Faults;
 using Edge.TestSupport;
 
 namespace Edge.Appliance.Tests;
@@ -11,9 +12,7 @@ namespace Edge.Appliance.Tests;
 /// </summary>
 public static class PublishedAppliance
 {
-    private static readonly Lazy<string> Binary = new(Locate, LazyThreadSafetyMode.ExecutionAndPublication);
-
-    public static string Path => Binary.Value;
+    public static string Path => ApplianceProcess.Path;
 
     public static Task<ProcessResult> RunAsync(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
         ChildProcess.RunAsync(Path, arguments, timeout, workingDirectory);
@@ -45,27 +44,5 @@ public static class PublishedAppliance
         var path = temp.Combine("appsettings.json");
         File.WriteAllText(path, JsonSerializer.Serialize(config));
         return path;
-    }
-
-
-    private static string Locate()
-    {
-        var fromScript = Environment.GetEnvironmentVariable("EDGE_APPLIANCE_BIN");
-        if (!string.IsNullOrEmpty(fromScript))
-        {
-            return File.Exists(fromScript) ? fromScript : throw new InvalidOperationException($"EDGE_APPLIANCE_BIN={fromScript} does not exist.");
-        }
-
-        var output = System.IO.Path.Combine(Repo.Root, "out", "bin", "linux-x64");
-        var result = ChildProcess.RunAsync(
-            "dotnet",
-            ["publish", System.IO.Path.Combine(Repo.Root, "src", "Edge.Appliance", "Edge.Appliance.csproj"), "-c", "Release", "-r", "linux-x64", "-o", output, "-nologo"],
-            TimeSpan.FromMinutes(8)).GetAwaiter().GetResult();
-        if (result.ExitCode != 0)
-        {
-            throw new InvalidOperationException("Publishing edge-appliance failed:\n" + result.Stdout + result.Stderr);
-        }
-
-        return System.IO.Path.Combine(output, "edge-appliance");
     }
 }

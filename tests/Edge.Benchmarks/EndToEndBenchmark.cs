@@ -5,7 +5,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Edge.Imaging;
+using Edge.Collector;
+using Edge.Faults;
 using Edge.TestSupport;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -14,11 +15,12 @@ using MQTTnet.Protocol;
 namespace Edge.Benchmarks;
 
 /// <summary>
-/// `./edge bench e2e [--images N] [--long]`: the published Native AOT appliance (`run`) with a real Mosquitto, driven by
-/// DCMTK storescu as a console would (1 sender, then 4 concurrent associations) with 2048 x 2048 16-bit images and the
-/// shared DICOM files. Latency is C-STORE response at the sender to the result message at a subscriber of the broker;
-/// the subscriber is the one seam (<see cref="IResultArrivals"/>) to swap for the provincial collector. Also: throughput,
-/// the appliance's peak RSS, start-to-ready, and DCMTK storescp receiving the same files in the same run.
+/// `./edge bench e2e [--images N] [--long]`: the published Native AOT appliance (`run`) with a real Mosquitto and the
+/// provincial collector (in process, SQLite), driven by DCMTK storescu as a console would (1 sender, then 4 concurrent
+/// associations) with 2048 x 2048 16-bit images and the shared DICOM files. Latency is C-STORE response at the sender to
+/// the result committed at the collector (<see cref="CollectorResultArrivals"/>); the same results' arrival at a plain
+/// MQTT subscriber of the broker is measured beside it, to show the collector's share. Also: throughput, the appliance's
+/// peak RSS, start-to-ready, and DCMTK storescp receiving the same files in the same run.
 /// Writes out/bench/e2e.md and out/bench/e2e-latency.png.
 /// </summary>
 public static class EndToEndBenchmark
@@ -45,13 +47,15 @@ public static class EndToEndBenchmark
         var four = MakeImages(images, "b", perPhase);
 
         await using var broker = await SyncBenchmark.Broker.StartAsync(temp.Path, "");
-        await using IResultArrivals arrivals = await MqttResultArrivals.ConnectAsync(broker.Port);
+        await using var subscriber = await MqttResultArrivals.ConnectAsync(broker.Port);
+        await using var collector = await CollectorResultArrivals.StartAsync(broker.Port, temp.Combine("collector.db"));
+        var arrivals = new Arrivals(collector, subscriber);
 
         var dicomPort = Ports.Free();
-        var config = WriteConfig(temp, broker.Port, dicomPort);
+        var config = ApplianceProcess.WriteConfig(temp, Site, Device, broker.Port, dicomPort);
         var started = Stopwatch.GetTimestamp();
         await using var appliance = ChildProcess.Start(binary, ["run", "--config", config], temp.Path);
-        var readySeconds = await WaitUntilEchoAsync(dicomPort, appliance, started);
+        var readySeconds = await ApplianceProcess.WaitUntilEchoAsync(dicomPort, appliance, started);
 
         var results = Path.Combine(temp.Path, "out", "results.jsonl");
         var shared = await SendSharedAsync(dicomPort, arrivals, results, appliance);
@@ -68,20 +72,20 @@ public static class EndToEndBenchmark
         var dcmtkFour = await SendAllAsync("STORESCP", storescpPort, Split(four, 4));
 
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"# End to end: storescu -> edge-appliance (Native AOT, CPU) -> Mosquitto -> subscriber ({Environment.ProcessorCount} CPUs, load average {LoadAverage()} at the end)");
+        report.AppendLine(CultureInfo.InvariantCulture, $"# End to end: storescu -> edge-appliance (Native AOT, CPU) -> Mosquitto -> provincial collector ({Environment.ProcessorCount} CPUs, load average {LoadAverage()} at the end)");
         report.AppendLine();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Images: 2048 x 2048 16-bit DX ({new FileInfo(single[0]).Length / 1024} KiB each, Explicit VR LE); {single.Count} over 1 association, then {four.Count} over 4 concurrent associations; before them the {shared.Latencies.Count} shared DICOM files, one association each. Latency: `Received Store Response` in storescu's log -> result message (QoS 1) at an MQTT subscriber, matched through `results.jsonl` (file name = SOP Instance UID -> result id, the id in the message).");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Images: 2048 x 2048 16-bit DX ({new FileInfo(single[0]).Length / 1024} KiB each, Explicit VR LE); {single.Count} over 1 association, then {four.Count} over 4 concurrent associations; before them the {shared.Latencies.Count} shared DICOM files, one association each. Latency: `Received Store Response` in storescu's log -> the result committed in the collector's store (SQLite, `synchronous=FULL`; the collector's `ResultsCommitted` after its transaction), matched through `results.jsonl` (file name = SOP Instance UID -> result id, the id in the message). Beside it, the same results' first arrival at a plain MQTT subscriber of the broker (QoS 1): the difference is the collector's share (its batching and commit).");
         report.AppendLine();
-        report.AppendLine("| phase | images | results | p50 ms | p95 ms | p99 ms | max ms | images/s (first send -> last result) | storescu wall s (edge) | storescu wall s (storescp) | receive ratio edge / storescp |");
-        report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        report.AppendLine("| phase | images | results at collector | p50 ms | p95 ms | p99 ms | max ms | subscriber p50 ms | subscriber p95 ms | images/s (first send -> last result at collector) | storescu wall s (edge) | storescu wall s (storescp) | receive ratio edge / storescp |");
+        report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         report.AppendLine(Row(shared, null));
         report.AppendLine(Row(one, dcmtkOne));
         report.AppendLine(Row(quad, dcmtkFour));
         report.AppendLine();
         report.AppendLine("| measure | value | goal |");
         report.AppendLine("| --- | ---: | ---: |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| p50 latency, 4 senders | {P(quad, 0.5):0} ms | <= 300 ms |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| p95 latency, 4 senders | {P(quad, 0.95):0} ms | <= 1000 ms |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| p50 latency to the collector, 4 senders | {P(quad, 0.5):0} ms | <= 300 ms |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| p95 latency to the collector, 4 senders | {P(quad, 0.95):0} ms | <= 1000 ms |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| throughput, 4 senders | {quad.ImagesPerSecond:0.0} images/s | >= 10 |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| peak RSS of edge-appliance (VmHWM) | {rssMiB:0} MiB | <= 150 MB |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| start to ready (exec -> C-ECHO answered, incl. echoscu's own start) | {readySeconds * 1000:0} ms | <= 1000 ms |");
@@ -105,11 +109,13 @@ public static class EndToEndBenchmark
         return one.Missing + quad.Missing + shared.Missing == 0 ? 0 : 1;
     }
 
-    private static double P(Phase phase, double q) => phase.Latencies.Count == 0 ? double.NaN : Measure.Percentile(phase.Latencies, q);
+    private static double P(Phase phase, double q) => P(phase.Latencies, q);
+
+    private static double P(List<double> latencies, double q) => latencies.Count == 0 ? double.NaN : Measure.Percentile(latencies, q);
 
     private static string Row(Phase phase, double? dcmtkSeconds) => string.Create(
         CultureInfo.InvariantCulture,
-        $"| {phase.Name} | {phase.Sent} | {phase.Latencies.Count} | {P(phase, 0.5):0} | {P(phase, 0.95):0} | {P(phase, 0.99):0} | {(phase.Latencies.Count == 0 ? double.NaN : phase.Latencies.Max()):0} | {phase.ImagesPerSecond:0.0} | {phase.SendSeconds:0.00} | {(dcmtkSeconds is { } d ? d.ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {(dcmtkSeconds is { } r ? (phase.SendSeconds / r).ToString("0.00", CultureInfo.InvariantCulture) : "-")} |");
+        $"| {phase.Name} | {phase.Sent} | {phase.Latencies.Count} | {P(phase, 0.5):0} | {P(phase, 0.95):0} | {P(phase, 0.99):0} | {(phase.Latencies.Count == 0 ? double.NaN : phase.Latencies.Max()):0} | {P(phase.SubscriberLatencies, 0.5):0} | {P(phase.SubscriberLatencies, 0.95):0} | {phase.ImagesPerSecond:0.0} | {phase.SendSeconds:0.00} | {(dcmtkSeconds is { } d ? d.ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {(dcmtkSeconds is { } r ? (phase.SendSeconds / r).ToString("0.00", CultureInfo.InvariantCulture) : "-")} |");
 
     /// <summary>Copies of four generated images, each under its own SOP Instance UID (same length, patched in place), named after it.</summary>
     private static List<string> MakeImages(string folder, string tag, int count)
@@ -129,7 +135,7 @@ public static class EndToEndBenchmark
         {
             var (bytes, uid) = bases[i % bases.Count];
             var unique = $"{BaseUidPrefix}{(tag == "a" ? 8 : 9)}{i:0000}";
-            var copy = Patch(bytes, uid, unique);
+            var copy = DicomCopies.Patch(bytes, uid, unique);
             var path = Path.Combine(folder, unique + ".dcm");
             File.WriteAllBytes(path, copy);
             files.Add(path);
@@ -138,89 +144,15 @@ public static class EndToEndBenchmark
         return files;
     }
 
-    private static byte[] Patch(byte[] bytes, string from, string to)
-    {
-        var copy = (byte[])bytes.Clone();
-        var needle = Encoding.ASCII.GetBytes(from);
-        var replacement = Encoding.ASCII.GetBytes(to);
-        var span = copy.AsSpan(0, Math.Min(copy.Length, 4096));
-        var replaced = 0;
-        for (int at; (at = span.IndexOf(needle)) >= 0; replaced++)
-        {
-            replacement.CopyTo(span[at..]);
-        }
-
-        return replaced == 2 ? copy : throw new InvalidOperationException($"expected the UID twice in the header, found it {replaced} times");
-    }
-
     private static List<List<string>> Split(List<string> files, int senders) =>
         [.. Enumerable.Range(0, senders).Select(s => files.Where((_, i) => i % senders == s).ToList())];
 
-    private static string WriteConfig(TempDirectory temp, int brokerPort, int dicomPort)
-    {
-        var key = temp.Combine("pseudonym.key");
-        File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        Directory.CreateDirectory(temp.Combine("inbox"));
-        var config = new Dictionary<string, object?>
-        {
-            ["Edge"] = new Dictionary<string, object?>
-            {
-                ["Site"] = new Dictionary<string, object?> { ["Id"] = Site, ["TimeZone"] = "UTC" },
-                ["Device"] = new Dictionary<string, object?> { ["Id"] = Device },
-                ["Storage"] = new Dictionary<string, object?> { ["Path"] = temp.Combine("data") },
-                ["Model"] = new Dictionary<string, object?> { ["Path"] = Repo.ModelBundles, ["PublicKeyPath"] = Repo.DevPublicKey, ["Providers"] = new[] { "Cpu" } },
-                ["Hardware"] = new Dictionary<string, object?> { ["Profile"] = "simulated", ["LightsLog"] = temp.Combine("out", "lights.log"), ["SlipDirectory"] = temp.Combine("out", "slips") },
-                ["Intake"] = new Dictionary<string, object?> { ["WatchPath"] = temp.Combine("inbox") },
-                ["Output"] = new Dictionary<string, object?> { ["Path"] = temp.Combine("out") },
-                ["Dicom"] = new Dictionary<string, object?> { ["Port"] = dicomPort, ["AeTitle"] = "EDGE" },
-                ["Mqtt"] = new Dictionary<string, object?> { ["Host"] = "127.0.0.1", ["Port"] = brokerPort, ["UseTls"] = false },
-                ["Sync"] = new Dictionary<string, object?> { ["PseudonymKeyPath"] = key },
-            },
-        };
-        var path = temp.Combine("appsettings.json");
-        File.WriteAllText(path, JsonSerializer.Serialize(config));
-        return path;
-    }
-
-    /// <summary>Seconds from exec to the first answered C-ECHO: a TCP connect is tried every few ms, then echoscu confirms.</summary>
-    private static async Task<double> WaitUntilEchoAsync(int port, ChildProcess appliance, long started)
-    {
-        var limit = Stopwatch.StartNew();
-        while (limit.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            if (appliance.HasExited)
-            {
-                throw new InvalidOperationException("edge-appliance stopped: " + appliance.Stderr);
-            }
-
-            using var probe = new TcpClient();
-            try
-            {
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(2);
-                continue;
-            }
-
-            probe.Close();
-            var echo = await ChildProcess.RunAsync("echoscu", ["-aec", "EDGE", "-aet", "BENCH", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(30));
-            if (echo.ExitCode == 0)
-            {
-                return Stopwatch.GetElapsedTime(started).TotalSeconds;
-            }
-        }
-
-        throw new TimeoutException("edge-appliance did not answer C-ECHO within 2 minutes: " + appliance.Stderr);
-    }
-
-    private sealed record Phase(string Name, int Sent, List<double> Latencies, double Seconds, double SendSeconds, int Missing, Dictionary<string, List<double>> Stages)
+    private sealed record Phase(string Name, int Sent, List<double> Latencies, List<double> SubscriberLatencies, double Seconds, double SendSeconds, int Missing, Dictionary<string, List<double>> Stages)
     {
         public double ImagesPerSecond => Latencies.Count / Seconds;
     }
 
-    private static async Task<Phase> PhaseAsync(string name, int port, List<List<string>> senders, IResultArrivals arrivals, string results, ChildProcess appliance)
+    private static async Task<Phase> PhaseAsync(string name, int port, List<List<string>> senders, Arrivals arrivals, string results, ChildProcess appliance)
     {
         var start = Stopwatch.GetTimestamp();
         var responses = await Task.WhenAll(senders.Select(files => StorescuSession.SendAsync("EDGE", port, [], files)));
@@ -229,7 +161,7 @@ public static class EndToEndBenchmark
     }
 
     /// <summary>The shared files as the console sends them, each in its own transfer syntax, one association each.</summary>
-    private static async Task<Phase> SendSharedAsync(int port, IResultArrivals arrivals, string results, ChildProcess appliance)
+    private static async Task<Phase> SendSharedAsync(int port, Arrivals arrivals, string results, ChildProcess appliance)
     {
         (string File, string Proposal)[] pushes =
         [
@@ -254,7 +186,7 @@ public static class EndToEndBenchmark
     }
 
     /// <summary>Waits for every sent image's result message (or 10 minutes), then pairs response and arrival per image.</summary>
-    private static async Task<Phase> CollectAsync(string name, Dictionary<string, long> responses, long start, double sendSeconds, IResultArrivals arrivals, string results, ChildProcess appliance)
+    private static async Task<Phase> CollectAsync(string name, Dictionary<string, long> responses, long start, double sendSeconds, Arrivals arrivals, string results, ChildProcess appliance)
     {
         var uids = new Dictionary<string, string>();
         foreach (var path in responses.Keys)
@@ -268,7 +200,7 @@ public static class EndToEndBenchmark
         while (deadline.Elapsed < TimeSpan.FromMinutes(10) && !appliance.HasExited)
         {
             (ids, stages) = ResultIds(results, uids);
-            if (ids.Count == uids.Count && ids.Keys.All(arrivals.Contains))
+            if (ids.Count == uids.Count && ids.Keys.All(arrivals.Collector.Contains) && ids.Keys.All(arrivals.Subscriber.Contains))
             {
                 break;
             }
@@ -277,18 +209,24 @@ public static class EndToEndBenchmark
         }
 
         var latencies = new List<double>();
+        var subscriberLatencies = new List<double>();
         long last = start;
         foreach (var (id, path) in ids)
         {
-            if (arrivals.TryGet(id, out var arrived))
+            if (arrivals.Collector.TryGet(id, out var arrived))
             {
                 latencies.Add((arrived - responses[path]) * 1000.0 / Stopwatch.Frequency);
                 last = Math.Max(last, arrived);
             }
+
+            if (arrivals.Subscriber.TryGet(id, out var seen))
+            {
+                subscriberLatencies.Add((seen - responses[path]) * 1000.0 / Stopwatch.Frequency);
+            }
         }
 
         var seconds = (last - start) / (double)Stopwatch.Frequency;
-        return new Phase(name, responses.Count, latencies, seconds, sendSeconds, responses.Count - latencies.Count, stages);
+        return new Phase(name, responses.Count, latencies, subscriberLatencies, seconds, sendSeconds, responses.Count - latencies.Count, stages);
     }
 
     /// <summary>
@@ -336,10 +274,7 @@ public static class EndToEndBenchmark
             return name;
         }
 
-        var dump = await ChildProcess.RunAsync("dcmdump", ["-s", "+P", "0008,0018", path], TimeSpan.FromSeconds(30));
-        var open = dump.Stdout.IndexOf('[', StringComparison.Ordinal);
-        var close = dump.Stdout.IndexOf(']', StringComparison.Ordinal);
-        return open >= 0 && close > open ? dump.Stdout[(open + 1)..close] : throw new InvalidOperationException("no SOP Instance UID in " + path);
+        return await DicomCopies.SopInstanceUidAsync(path);
     }
 
     private static async Task<double> SendAllAsync(string calledAe, int port, List<List<string>> senders)
@@ -365,8 +300,8 @@ public static class EndToEndBenchmark
 }
 
 /// <summary>
-/// Where result messages are observed, keyed by the result id the appliance assigns. The one seam to swap: today an
-/// MQTT subscriber on the broker, later the provincial collector's record.
+/// Where results are observed, keyed by the result id the appliance assigns: the provincial collector's commits (the
+/// figure the goals are about), and a plain MQTT subscriber of the broker beside it.
 /// </summary>
 public interface IResultArrivals : IAsyncDisposable
 {
@@ -413,60 +348,49 @@ public sealed class MqttResultArrivals : IResultArrivals
     }
 }
 
-/// <summary>One storescu association; each file's C-STORE response is stamped as storescu logs it (it flushes every line).</summary>
-public static class StorescuSession
-{
-    public static async Task<List<(string File, long At)>> SendAsync(string calledAe, int port, string[] options, IReadOnlyList<string> files)
-    {
-        var info = new ProcessStartInfo("storescu") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-v", "-aec", calledAe, "-aet", "BENCH" }.Concat(options).Concat(["127.0.0.1", port.ToString(CultureInfo.InvariantCulture)]).Concat(files))
-        {
-            info.ArgumentList.Add(argument);
-        }
+/// <summary>Both places a result is timed at, in one run.</summary>
+internal sealed record Arrivals(IResultArrivals Collector, IResultArrivals Subscriber);
 
-        var stamped = new List<(string File, long At)>();
-        var log = new StringBuilder();
-        string? current = null;
-        using var process = new Process { StartInfo = info };
-        process.ErrorDataReceived += (_, e) =>
+/// <summary>
+/// The provincial collector (in process: MQTT ingest into SQLite, as `edge-collector run` composes it), stamping each
+/// result id when the transaction holding it has committed (<see cref="MqttIngest.ResultsCommitted"/>).
+/// </summary>
+public sealed class CollectorResultArrivals : IResultArrivals
+{
+    private readonly ConcurrentDictionary<string, long> _arrivals = new();
+    private CollectorHost? _host;
+
+    public static async Task<CollectorResultArrivals> StartAsync(int brokerPort, string database)
+    {
+        var options = new CollectorOptions
+        {
+            Mqtt = { Host = "127.0.0.1", Port = brokerPort, UseTls = false, ClientId = "bench-collector", ShareGroup = "" },
+            Sqlite = { Path = database },
+            Web = { Urls = "" },
+        };
+        var arrivals = new CollectorResultArrivals();
+        arrivals._host = await CollectorHost.StartAsync(options, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, CancellationToken.None);
+        arrivals._host.Ingest.ResultsCommitted += ids =>
         {
             var at = Stopwatch.GetTimestamp();
-            if (e.Data is not { } line)
+            foreach (var id in ids)
             {
-                return;
-            }
-
-            lock (stamped)
-            {
-                log.AppendLine(line);
-                if (line.StartsWith("I: Sending file: ", StringComparison.Ordinal))
-                {
-                    current = line["I: Sending file: ".Length..];
-                }
-                else if (line.StartsWith("I: Received Store Response (Success)", StringComparison.Ordinal) && current is not null)
-                {
-                    stamped.Add((current, at));
-                }
+                arrivals._arrivals.TryAdd(id, at);
             }
         };
-        process.OutputDataReceived += (_, _) => { };
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(20));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw;
-        }
+        await arrivals._host.Ingest.Subscribed.WaitAsync(TimeSpan.FromSeconds(60));
+        return arrivals;
+    }
 
-        lock (stamped)
+    public bool Contains(string resultId) => _arrivals.ContainsKey(resultId);
+
+    public bool TryGet(string resultId, out long timestamp) => _arrivals.TryGetValue(resultId, out timestamp);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_host is not null)
         {
-            return process.ExitCode == 0 && stamped.Count == files.Count ? stamped : throw new InvalidOperationException($"storescu to {calledAe} failed ({process.ExitCode}):\n{log}");
+            await _host.DisposeAsync();
         }
     }
 }

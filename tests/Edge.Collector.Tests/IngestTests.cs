@@ -147,6 +147,57 @@ public sealed class IngestTests(PostgresFixture postgres) : IAsyncLifetime
         _loggers.AssertNoErrors();
     }
 
+    [Fact]
+    public async Task Run_ResultsPublishedSomeTwice_ResultsCommittedNamesEachIdOnceStoredWhenRaised()
+    {
+        var options = Options("c-ids");
+        await using var host = await CollectorHost.StartAsync(options, _loggers.Factory, CancellationToken.None);
+        await host.Ingest.Subscribed.WaitAsync(TimeSpan.FromSeconds(30));
+        var raised = new List<(string Id, bool StoredThen)>();
+        host.Ingest.ResultsCommitted += ids =>
+        {
+            // Raised after the commit: every id it names must already be in the store the dashboard reads.
+            using var connection = new SqliteConnection($"Data Source={options.Sqlite.Path};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            foreach (var id in ids)
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT count(*) FROM results WHERE id = $id";
+                command.Parameters.AddWithValue("$id", id);
+                var stored = (long)command.ExecuteScalar()! == 1;
+                lock (raised)
+                {
+                    raised.Add((id, stored));
+                }
+            }
+        };
+        await using var device = new TestDevice("site-a", "edge-01");
+        await device.ConnectAsync(_broker.Port);
+
+        // 12 results, the first 4 twice (as after a lost PUBACK), then a status, which names no result.
+        for (var i = 0; i < 12; i++)
+        {
+            await device.PublishResultAsync($"r-{i}", MonthStart.AddSeconds(i));
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            await device.PublishResultAsync($"r-{i}", MonthStart.AddSeconds(i));
+        }
+
+        await device.PublishAsync("status", """{"state":"online","site":"site-a","device":"edge-01","at":"2026-12-01T00:00:00Z"}""", retain: false);
+        await WaitForCommittedAsync([host], 17);
+
+        lock (raised)
+        {
+            Assert.All(raised, r => Assert.True(r.StoredThen, r.Id + " was named before its commit"));
+            Assert.Equal(Enumerable.Range(0, 12).Select(i => $"r-{i}").Order(StringComparer.Ordinal), raised.Select(r => r.Id).Distinct().Order(StringComparer.Ordinal));
+            Assert.True(raised.Count >= 12, $"{raised.Count} ids named for 16 result messages");
+        }
+
+        _loggers.AssertNoErrors();
+    }
+
     [PostgresFact]
     public async Task Run_TwoCollectorsOnSharedSubscription_SplitTheLoadAndHoldEverythingOnce()
     {

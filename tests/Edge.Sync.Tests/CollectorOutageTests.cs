@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Edge.Collector;
+using Edge.Faults;
 using Edge.TestSupport;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -110,74 +110,14 @@ public sealed class CollectorOutageTests(ITestOutputHelper output) : IDisposable
     };
 
     /// <summary>Awaits the collector's commits (an event per batch) until its store holds <paramref name="results"/>.</summary>
-    private static async Task WaitForStoredAsync(CollectorHost host, long results, CapturedLogs logs)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async void Check(WriteOutcome _)
-        {
-            try
-            {
-                if ((await host.Store.TotalsAsync(CancellationToken.None)).Results >= results)
-                {
-                    done.TrySetResult();
-                }
-            }
-            catch (Exception e)
-            {
-                done.TrySetException(e);
-            }
-        }
-
-        host.Ingest.Committed += Check;
-        try
-        {
-            Check(new WriteOutcome(0, 0, 0));
-            await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"the collector stored {(await host.Store.TotalsAsync(CancellationToken.None)).Results} of {results}; its log: {string.Join(" | ", logs.Lines.TakeLast(30).Select(l => l.Text))}");
-        }
-        finally
-        {
-            host.Ingest.Committed -= Check;
-        }
-    }
+    private static Task WaitForStoredAsync(CollectorHost host, long results, CapturedLogs logs) =>
+        Records.WaitForStoredAsync(host, results, TimeSpan.FromMinutes(2), () => "its log: " + string.Join(" | ", logs.Lines.TakeLast(30).Select(l => l.Text)));
 
     /// <summary>The appliance's own record: each result's id, status and referral, in the words results carry.</summary>
-    private static async Task<Dictionary<string, (string Status, string? Decision)>> ReadApplianceAsync(string path)
-    {
-        var rows = new Dictionary<string, (string, string?)>(StringComparer.Ordinal);
-        await foreach (var (id, status, referral) in ReadAsync(path, "SELECT id, status, referral FROM results"))
-        {
-            rows.Add(id, (status.ToLowerInvariant(), referral switch { null => null, "Refer" => "refer", "NoRefer" => "no-refer", _ => referral }));
-        }
+    private static async Task<Dictionary<string, (string Status, string? Decision)>> ReadApplianceAsync(string path) =>
+        (await Records.ReadApplianceAsync(path)).ToDictionary(r => r.Id, r => (r.Status, r.Decision), StringComparer.Ordinal);
 
-        return rows;
-    }
-
-    private static async Task<Dictionary<string, (string Status, string? Decision)>> ReadCollectorAsync(string path)
-    {
-        var rows = new Dictionary<string, (string, string?)>(StringComparer.Ordinal);
-        await foreach (var (id, status, decision) in ReadAsync(path, "SELECT id, status, decision FROM results"))
-        {
-            // Add throws on a second row with the same id.
-            rows.Add(id, (status, decision));
-        }
-
-        return rows;
-    }
-
-    private static async IAsyncEnumerable<(string, string, string?)> ReadAsync(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            yield return (reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
-        }
-    }
+    /// <summary>The collector's results; ToDictionary throws on a second row with the same id.</summary>
+    private static async Task<Dictionary<string, (string Status, string? Decision)>> ReadCollectorAsync(string path) =>
+        (await Records.ReadCollectorAsync(path)).ToDictionary(r => r.Id, r => (r.Status, r.Decision), StringComparer.Ordinal);
 }
