@@ -90,55 +90,11 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
 }
 
 /// <summary>
-/// The first of the pictures of a recorded result: the display image (windowed, at overlay size) and the slip thumbnail.
-/// It is the last stage that needs the decoded pixels, so it drops them (<see cref="DropsImage"/>): from here on a case
-/// is small and no longer holds a place among the decoded images the pipeline admits at once.
-/// </summary>
-public sealed class DisplayStage(int parallelism) : IStage
-{
-    /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
-    public const int OverlayMaxSide = 768;
-
-    public string Name => "display";
-
-    public bool RunsWhenSettled => true;
-
-    public int Parallelism => parallelism;
-
-    public bool DropsImage => true;
-
-    /// <summary>One case per core, at most four: beyond that each extra case only holds another decoded image in memory.</summary>
-    public static int ParallelismFor(int processorCount) => Math.Clamp(processorCount, 1, 4);
-
-    public ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
-    {
-        if (item.Result is not { } result)
-        {
-            // Held for a series, not stored, or recorded by an earlier run: nothing to show, and the header may still be wanted.
-            return ValueTask.FromResult(item);
-        }
-
-        // The record holds the header and identity from here on; the full-resolution pixels are no longer needed.
-        if (result.Heatmap is not { } heatmap || item.Image is not { } shown)
-        {
-            return ValueTask.FromResult(item with { Image = null });
-        }
-
-        var display = DisplayImage.Render(shown, maxSide: OverlayMaxSide);
-        return ValueTask.FromResult(item with
-        {
-            Image = null,
-            Display = new DisplayPicture(display.Width, display.Height, display.Pixels),
-            SlipPicture = SlipThumbnail.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight),
-        });
-    }
-}
-
-/// <summary>
-/// The rest of the pictures a recorded result produces: the heatmap overlay (PNG for the page and the outputs folder)
-/// and, for a DICOM image, the SR and Secondary Capture queued for the destinations. This is the heavy part of acting
-/// (CPU, and two synced files) and depends on no other image, so it runs on several cases at once
-/// (<see cref="Parallelism"/>) after the commit and before the ordered <see cref="ActStage"/>.
+/// The pictures a recorded result produces: the display image, the slip thumbnail, the heatmap overlay (PNG for the page
+/// and the outputs folder) and, for a DICOM image, the SR and Secondary Capture queued for the destinations. This is the
+/// heavy part of acting (tens to hundreds of milliseconds of CPU per image) and depends on no other image, so it runs
+/// on several cases at once (<see cref="Parallelism"/>) after the commit and before the ordered <see cref="ActStage"/>.
+/// It is the last stage that needs the decoded pixels, so it drops them: the record holds what the rest needs.
 /// <para>
 /// Durability is as before: everything here happens after the result is committed and before
 /// <see cref="ScreeningStore.MarkActed"/>, so a crash in between is found on restart (<c>action-interrupted</c>) and
@@ -148,34 +104,47 @@ public sealed class DisplayStage(int parallelism) : IStage
 /// </summary>
 public sealed class PicturesStage(ResultOutputs outputs, DicomResultOutput dicomResults, int parallelism) : IStage
 {
+    /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
+    private const int OverlayMaxSide = 768;
+
     public string Name => "pictures";
 
     public bool RunsWhenSettled => true;
 
     public int Parallelism => parallelism;
 
+    /// <summary>One case per core, at most four: beyond that each extra case only holds another decoded image in memory.</summary>
+    public static int ParallelismFor(int processorCount) => Math.Clamp(processorCount, 1, 4);
+
     public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
     {
-        if (item.Result is not { Heatmap: { } heatmap, Header: { } header } result || item.Display is not { } shown)
+        if (item.Result is not { } result)
         {
+            // Held for a series, not stored, or recorded by an earlier run: nothing to show, and the header may still be wanted.
             return item;
         }
 
-        var display = new Gray8Image(shown.Width, shown.Height, shown.Pixels);
+        if (result.Heatmap is not { } heatmap || item.Image is not { } shown)
+        {
+            return item with { Image = null };
+        }
+
+        var display = DisplayImage.Render(shown, maxSide: OverlayMaxSide);
+
+        // The record holds the header and identity from here on; the full-resolution pixels are no longer needed.
+        item = item with { Image = null, SlipPicture = SlipThumbnail.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight) };
         var overlay = HeatmapOverlay.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight);
         var heatmapPath = outputs.HeatmapPathOf(result.Id);
         await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
-
-        // The display picture is not needed past here either.
-        item = item with { HeatmapPath = heatmapPath, Display = null };
-        await dicomResults.WriteAsync(header, item.Received, result, overlay, cancellationToken).ConfigureAwait(false);
+        item = item with { HeatmapPath = heatmapPath };
+        await dicomResults.WriteAsync(shown.Header, item.Received, result, overlay, cancellationToken).ConfigureAwait(false);
         return item;
     }
 }
 
 /// <summary>
 /// Tells the technician, one image at a time in the order they arrived: lights, then the slip into the print queue, the
-/// results log, and the acted mark. The pictures were made by <see cref="DisplayStage"/> and <see cref="PicturesStage"/>; what is left here is cheap,
+/// results log, and the acted mark. The pictures were made by <see cref="PicturesStage"/>; what is left here is cheap,
 /// so the ordered part of acting no longer holds back the images behind it.
 /// </summary>
 public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, TimeProvider clock) : IStage

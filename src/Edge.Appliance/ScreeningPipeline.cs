@@ -10,11 +10,9 @@ namespace Edge.Appliance;
 /// Runs the stages, each on its own task, joined by bounded channels so a slow stage holds back intake instead of
 /// filling memory. Cases leave in the order they entered. A stage whose work is independent of other cases
 /// (<see cref="IStage.Parallelism"/> above one) works on several at once and still hands them on in order, so the
-/// ordered stages after it (the console, the slip queue) see the images in the order they arrived. At most
-/// <see cref="InFlightLimit"/> cases are between submission and the end of the stage that drops their decoded image
-/// (<see cref="IStage.DropsImage"/>, else the last stage): each holds a decoded image (32 MB for 4096 x 4096 at 16 bits)
-/// and its buffers, and on a small device more cases than cores only wait, in memory, without finishing any sooner.
-/// Past that stage a case is small, and only the channels and stage slots bound how many wait to be acted upon.
+/// ordered stages after it (the console, the slip queue) see the images in the order they arrived. At most <see cref="InFlightLimit"/> cases are between
+/// submission and the end of the last stage: each holds a decoded image (32 MB for 4096 x 4096 at 16 bits) and its
+/// buffers, and on a small device more cases than cores only wait, in memory, without finishing any sooner.
 /// </summary>
 public sealed partial class ScreeningPipeline : IAsyncDisposable
 {
@@ -42,9 +40,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             _channels[i] = Channel.CreateBounded<ScreeningCase>(new BoundedChannelOptions(ChannelCapacity) { SingleReader = true, SingleWriter = i != 0 });
         }
 
-        // A case stops counting against the limit when it leaves the stage that drops its decoded image, else the last.
-        var releasing = stages.ToList().FindIndex(s => s.DropsImage) is var found and >= 0 ? found : stages.Count - 1;
-        _workers = [.. stages.Select((stage, i) => Task.Run(() => RunStageAsync(stage, _channels[i].Reader, _channels[i + 1].Writer, new StageSlot(i == releasing, i <= releasing), _stop.Token)))];
+        _workers = [.. stages.Select((stage, i) => Task.Run(() => RunStageAsync(stage, _channels[i].Reader, _channels[i + 1].Writer, i == stages.Count - 1, _stop.Token)))];
     }
 
     /// <summary>
@@ -54,9 +50,6 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     /// </summary>
     public static int InFlightLimit(int processorCount, int stageSlots) =>
         Math.Max(2, Math.Min(processorCount + 1, stageSlots));
-
-    /// <summary>Where a stage stands towards the in-flight limit: whether its cases count against it, and whether leaving it frees their place.</summary>
-    private readonly record struct StageSlot(bool Frees, bool Counted);
 
     /// <summary>Finished cases, recorded and acted upon.</summary>
     public ChannelReader<ScreeningCase> Completed => _channels[^1].Reader;
@@ -103,21 +96,21 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
         _inFlight.Dispose();
     }
 
-    private async Task RunStageAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, StageSlot slot, CancellationToken cancellationToken)
+    private async Task RunStageAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, bool last, CancellationToken cancellationToken)
     {
         try
         {
             if (stage.Parallelism > 1)
             {
-                await RunInParallelAsync(stage, input, output, slot, cancellationToken).ConfigureAwait(false);
+                await RunInParallelAsync(stage, input, output, last, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             await foreach (var item in input.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (await RunOneAsync(stage, item, slot, cancellationToken).ConfigureAwait(false) is { } next)
+                if (await RunOneAsync(stage, item, cancellationToken).ConfigureAwait(false) is { } next)
                 {
-                    Leave(slot);
+                    LeaveIfLast(last);
                     await output.WriteAsync(next, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -136,7 +129,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     /// starts as soon as a slot is free, and the results are awaited in arrival order. A slot is freed only when its
     /// case is handed on, so a slow case holds at most that many behind it, never an unbounded queue.
     /// </summary>
-    private async Task RunInParallelAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, StageSlot slot, CancellationToken cancellationToken)
+    private async Task RunInParallelAsync(IStage stage, ChannelReader<ScreeningCase> input, ChannelWriter<ScreeningCase> output, bool last, CancellationToken cancellationToken)
     {
         using var slots = new SemaphoreSlim(stage.Parallelism, stage.Parallelism);
         var started = Channel.CreateUnbounded<Task<ScreeningCase?>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -148,7 +141,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
                     await foreach (var item in input.ReadAllAsync(cancellationToken).ConfigureAwait(false))
                     {
                         await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-                        started.Writer.TryWrite(Task.Run(() => RunOneAsync(stage, item, slot, cancellationToken).AsTask(), cancellationToken));
+                        started.Writer.TryWrite(Task.Run(() => RunOneAsync(stage, item, cancellationToken).AsTask(), cancellationToken));
                     }
                 }
                 finally
@@ -164,7 +157,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             slots.Release();
             if (next is not null)
             {
-                Leave(slot);
+                LeaveIfLast(last);
                 await output.WriteAsync(next, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -173,7 +166,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
     }
 
     /// <summary>One case through one stage, timed; null when the record could not be written and the case stays in the spool.</summary>
-    private async ValueTask<ScreeningCase?> RunOneAsync(IStage stage, ScreeningCase item, StageSlot slot, CancellationToken cancellationToken)
+    private async ValueTask<ScreeningCase?> RunOneAsync(IStage stage, ScreeningCase item, CancellationToken cancellationToken)
     {
         if (item.IsSettled && !stage.RunsWhenSettled)
         {
@@ -192,11 +185,7 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
             LogRecordFailed(_logger, item.Received.Id, stage.Name, ex.Message);
             await _console.FaultAsync(true, cancellationToken).ConfigureAwait(false);
             await _console.ImageLeftAsync(cancellationToken).ConfigureAwait(false);
-            if (slot.Counted)
-            {
-                _inFlight.Release();
-            }
-
+            _inFlight.Release();
             return null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException && !item.IsSettled)
@@ -214,13 +203,10 @@ public sealed partial class ScreeningPipeline : IAsyncDisposable
         return next.WithTiming(stage.Name, watch.Elapsed.TotalMilliseconds);
     }
 
-    /// <summary>
-    /// A case done with the stage that drops its decoded image (else the last stage) no longer counts against the limit,
-    /// whether or not anyone has read it yet. The stages after it are still bounded, by their channels and slots.
-    /// </summary>
-    private void Leave(StageSlot slot)
+    /// <summary>A case done with the last stage no longer counts against the limit, whether or not anyone has read it yet.</summary>
+    private void LeaveIfLast(bool last)
     {
-        if (slot.Frees)
+        if (last)
         {
             _inFlight.Release();
         }

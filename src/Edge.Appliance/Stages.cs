@@ -18,12 +18,6 @@ public interface IStage
     /// </summary>
     int Parallelism => 1;
 
-    /// <summary>
-    /// Whether the case holds no decoded image after this stage: from there on it no longer counts against the
-    /// pipeline's in-flight limit, which exists to bound the decoded images in memory.
-    /// </summary>
-    bool DropsImage => false;
-
     ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken);
 }
 

@@ -79,9 +79,6 @@ public sealed record ScreeningCase
     /// <summary>The slip's picture (the image beside where the model looked), made after the record; null without a heatmap.</summary>
     public SlipBlock.Picture? SlipPicture { get; init; }
 
-    /// <summary>The image as people see it, at overlay size: what is kept of the decoded image once the result is recorded.</summary>
-    public DisplayPicture? Display { get; init; }
-
     /// <summary>The heatmap overlay file written for this result; null when there is none.</summary>
     public string? HeatmapPath { get; init; }
 
@@ -101,9 +98,6 @@ public sealed record ScreeningCase
 }
 
 public sealed record StageTiming(string Stage, double Milliseconds);
-
-/// <summary>8-bit gray pixels, row-major from the top-left, windowed for people.</summary>
-public sealed record DisplayPicture(int Width, int Height, byte[] Pixels);
 
 /// <summary>The settled outcome of one image, as recorded and acted upon.</summary>
 public sealed record ScreeningResult

@@ -115,34 +115,6 @@ public sealed class ScreeningPipelineTests
         Assert.Contains(LightState.Fault, lights.Shown);
     }
 
-    [Fact]
-    public async Task Submit_StageDropsImage_FreesThePlaceBeforeTheLastStage()
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var act = new Step("act", gate: gate.Task);
-        await using var pipeline = new ScreeningPipeline([new Step("display", dropsImage: true), act], new ConsoleIndicator(new RecordingLights()), NullLogger.Instance, inFlightLimit: 1);
-        await pipeline.SubmitAsync(Image("1"), CancellationToken.None);
-        await act.Entered.WaitAsync(HangGuard);
-
-        // Case 1 is held in the last stage, but past the one that dropped its image: the second is admitted.
-        await pipeline.SubmitAsync(Image("2"), CancellationToken.None).AsTask().WaitAsync(HangGuard);
-
-        gate.SetResult();
-        pipeline.CompleteInput();
-        var done = await ReadAllAsync(pipeline).WaitAsync(HangGuard);
-        Assert.Equal(["1", "2"], done.Select(c => c.Received.Id));
-    }
-
-    [Fact]
-    public async Task Submit_CannotStoreAfterImageDropped_PlaceFreedOnce()
-    {
-        await using var pipeline = new ScreeningPipeline([new Step("display", dropsImage: true), new Step("act", alwaysRuns: true, storageFailureFor: "1")], new ConsoleIndicator(new RecordingLights()), NullLogger.Instance, inFlightLimit: 1);
-
-        var done = await RunAsync(pipeline, "1", "2", "3").WaitAsync(HangGuard);
-
-        Assert.Equal(["2", "3"], done.Select(c => c.Received.Id));
-    }
-
     /// <summary>Only so a broken limit fails the test instead of hanging the suite; never reached when it works.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
@@ -176,11 +148,9 @@ public sealed class ScreeningPipelineTests
         return done;
     }
 
-    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null, Task? gate = null, bool dropsImage = false) : IStage
+    private sealed class Step(string name, bool settles = false, bool alwaysRuns = false, string? throwFor = null, string? storageFailureFor = null, Task? gate = null) : IStage
     {
         public string Name => name;
-
-        public bool DropsImage => dropsImage;
 
         private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -7,66 +7,52 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Edge.Appliance.Tests;
 
-public sealed class PictureStagesTests
+public sealed class PicturesStageTests
 {
     [Fact]
-    public async Task RunAsync_RecordedWithHeatmap_MakesDisplayAndSlipPictureAndDropsPixels()
-    {
-        var done = await new DisplayStage(parallelism: 2).RunAsync(Recorded(heatmap: true), CancellationToken.None);
-
-        Assert.Null(done.Image);
-        Assert.NotNull(done.SlipPicture);
-        Assert.Equal((96, 128, 96 * 128), (done.Display!.Width, done.Display.Height, done.Display.Pixels.Length));
-    }
-
-    [Fact]
-    public async Task RunAsync_RecordedWithoutHeatmap_DropsPixelsMakesNoPictures()
-    {
-        var done = await new DisplayStage(parallelism: 1).RunAsync(Recorded(heatmap: false), CancellationToken.None);
-
-        Assert.Null(done.Image);
-        Assert.Null(done.Display);
-        Assert.Null(done.SlipPicture);
-    }
-
-    [Fact]
-    public async Task RunAsync_NotRecordedHere_KeepsTheImageForItsLine()
-    {
-        var item = Recorded(heatmap: true) with { Result = null };
-
-        var done = await new DisplayStage(parallelism: 1).RunAsync(item, CancellationToken.None);
-
-        Assert.Same(item, done);
-    }
-
-    [Fact]
-    public async Task RunAsync_Displayed_WritesOverlayPngAndDropsTheDisplay()
+    public async Task RunAsync_RecordedWithHeatmap_WritesOverlayMakesSlipPictureAndDropsPixels()
     {
         using var temp = new TempDirectory();
         using var store = ScreeningStore.Open(temp.Combine("edge.db"));
         var outputs = new ResultOutputs(temp.Combine("out"));
-        var displayed = await new DisplayStage(parallelism: 1).RunAsync(Recorded(heatmap: true), CancellationToken.None);
+        var stage = new PicturesStage(outputs, DicomOutput(temp, store), parallelism: 2);
 
-        var done = await new PicturesStage(outputs, DicomOutput(temp, store), parallelism: 2).RunAsync(displayed, CancellationToken.None);
+        var done = await stage.RunAsync(Recorded(heatmap: true), CancellationToken.None);
 
-        Assert.Null(done.Display);
+        Assert.Null(done.Image);
+        Assert.NotNull(done.SlipPicture);
         Assert.Equal(outputs.HeatmapPathOf("r1"), done.HeatmapPath);
         var overlay = PngDecoder.Decode(await File.ReadAllBytesAsync(done.HeatmapPath!));
         Assert.Equal((96, 128), (overlay.Pixels.Width, overlay.Pixels.Height));
     }
 
     [Fact]
-    public async Task RunAsync_NoDisplay_WritesNothing()
+    public async Task RunAsync_RecordedWithoutHeatmap_DropsPixelsWritesNothing()
     {
         using var temp = new TempDirectory();
         using var store = ScreeningStore.Open(temp.Combine("edge.db"));
         var outputs = new ResultOutputs(temp.Combine("out"));
-        var item = Recorded(heatmap: true);
+        var stage = new PicturesStage(outputs, DicomOutput(temp, store), parallelism: 1);
 
-        var done = await new PicturesStage(outputs, DicomOutput(temp, store), parallelism: 1).RunAsync(item, CancellationToken.None);
+        var done = await stage.RunAsync(Recorded(heatmap: false), CancellationToken.None);
+
+        Assert.Null(done.Image);
+        Assert.Null(done.SlipPicture);
+        Assert.Null(done.HeatmapPath);
+        Assert.Empty(Directory.GetFiles(outputs.HeatmapDirectory));
+    }
+
+    [Fact]
+    public async Task RunAsync_NotRecordedHere_KeepsTheImageForItsLine()
+    {
+        using var temp = new TempDirectory();
+        using var store = ScreeningStore.Open(temp.Combine("edge.db"));
+        var stage = new PicturesStage(new ResultOutputs(temp.Combine("out")), DicomOutput(temp, store), parallelism: 1);
+        var item = Recorded(heatmap: true) with { Result = null };
+
+        var done = await stage.RunAsync(item, CancellationToken.None);
 
         Assert.Same(item, done);
-        Assert.Empty(Directory.GetFiles(outputs.HeatmapDirectory));
     }
 
     [Theory]
@@ -75,7 +61,7 @@ public sealed class PictureStagesTests
     [InlineData(6, 4)]
     public void ParallelismFor_Cores_OnePerCoreAtMostFour(int cores, int expected)
     {
-        Assert.Equal(expected, DisplayStage.ParallelismFor(cores));
+        Assert.Equal(expected, PicturesStage.ParallelismFor(cores));
     }
 
     private static DicomResultOutput DicomOutput(TempDirectory temp, ScreeningStore store) =>
