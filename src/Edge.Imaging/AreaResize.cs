@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Edge.Imaging;
 
 /// <summary>
@@ -15,50 +13,40 @@ public static class AreaResize
         ArgumentOutOfRangeException.ThrowIfNotEqual(pixels.Length, width * height);
         var xWeights = AxisWeights(width, outWidth);
         var yWeights = AxisWeights(height, outHeight);
-
-        // The horizontal pass (every input row at the output width: 12 MB for 2048 rows at 768) is only an intermediate:
-        // a pooled buffer, fully written before it is read, instead of a new large-object-heap array per image.
-        var rows = ArrayPool<double>.Shared.Rent(height * outWidth);
-        try
+        var rows = new double[height * outWidth];
+        for (var y = 0; y < height; y++)
         {
-            for (var y = 0; y < height; y++)
+            var row = pixels.Slice(y * width, width);
+            for (var k = 0; k < outWidth; k++)
             {
-                var row = pixels.Slice(y * width, width);
-                for (var k = 0; k < outWidth; k++)
-                {
-                    var (start, weights) = xWeights[k];
-                    double sum = 0;
-                    for (var j = 0; j < weights.Length; j++)
-                    {
-                        sum += weights[j] * row[start + j];
-                    }
-
-                    rows[(y * outWidth) + k] = sum;
-                }
-            }
-
-            var result = new double[outWidth * outHeight];
-            for (var k = 0; k < outHeight; k++)
-            {
-                var (start, weights) = yWeights[k];
-                var outRow = k * outWidth;
+                var (start, weights) = xWeights[k];
+                double sum = 0;
                 for (var j = 0; j < weights.Length; j++)
                 {
-                    var w = weights[j];
-                    var inRow = (start + j) * outWidth;
-                    for (var x = 0; x < outWidth; x++)
-                    {
-                        result[outRow + x] += w * rows[inRow + x];
-                    }
+                    sum += weights[j] * row[start + j];
+                }
+
+                rows[(y * outWidth) + k] = sum;
+            }
+        }
+
+        var result = new double[outWidth * outHeight];
+        for (var k = 0; k < outHeight; k++)
+        {
+            var (start, weights) = yWeights[k];
+            var outRow = k * outWidth;
+            for (var j = 0; j < weights.Length; j++)
+            {
+                var w = weights[j];
+                var inRow = (start + j) * outWidth;
+                for (var x = 0; x < outWidth; x++)
+                {
+                    result[outRow + x] += w * rows[inRow + x];
                 }
             }
+        }
 
-            return result;
-        }
-        finally
-        {
-            ArrayPool<double>.Shared.Return(rows);
-        }
+        return result;
     }
 
     private static (int Start, double[] Weights)[] AxisWeights(int inSize, int outSize)
