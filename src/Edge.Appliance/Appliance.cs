@@ -46,7 +46,8 @@ public sealed partial class Appliance : IAsyncDisposable
             new InferStage(scorer, model),
             new DecideStage(threshold),
             new RecordStage(store, spool, outputs, options.Mqtt.TopicRoot, options.Site.Id, options.Device.Id, pseudonym, clock),
-            new ActStage(Console, Printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), DicomResults(options, store, spool, loggers, clock), clock),
+            new PicturesStage(outputs, DicomResults(options, store, spool, loggers, clock), PicturesStage.ParallelismFor(Environment.ProcessorCount)),
+            new ActStage(Console, Printer, outputs, store, new SlipSettings(options.Hardware.SiteName ?? options.Site.Id, options.SiteTimeZone(), options.Hardware.Language(), options.Hardware.ShowExamReference), clock),
         ];
         Pipeline = new ScreeningPipeline(stages, Console, _logger);
     }

@@ -1,3 +1,4 @@
 using Edge.Appliance;
 
+NativeHeap.Tune();
 return await Cli.RunAsync(args).ConfigureAwait(false);

@@ -89,12 +89,66 @@ public sealed class RecordStage(ScreeningStore store, Spool spool, ResultOutputs
     }
 }
 
-/// <summary>Tells the technician: lights, slip, then heatmap overlay, DICOM answer and results log; then marks the result acted upon.</summary>
-public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, DicomResultOutput dicomResults, TimeProvider clock) : IStage
+/// <summary>
+/// The pictures a recorded result produces: the display image, the slip thumbnail, the heatmap overlay (PNG for the page
+/// and the outputs folder) and, for a DICOM image, the SR and Secondary Capture queued for the destinations. This is the
+/// heavy part of acting (tens to hundreds of milliseconds of CPU per image) and depends on no other image, so it runs
+/// on several cases at once (<see cref="Parallelism"/>) after the commit and before the ordered <see cref="ActStage"/>.
+/// It is the last stage that needs the decoded pixels, so it drops them: the record holds what the rest needs.
+/// <para>
+/// Durability is as before: everything here happens after the result is committed and before
+/// <see cref="ScreeningStore.MarkActed"/>, so a crash in between is found on restart (<c>action-interrupted</c>) and
+/// the result is not screened again. Writing the files twice is harmless (same name, same content); the DICOM send
+/// queue ignores a second entry for the same result, file and destination.
+/// </para>
+/// </summary>
+public sealed class PicturesStage(ResultOutputs outputs, DicomResultOutput dicomResults, int parallelism) : IStage
 {
     /// <summary>Big enough to see where the model looked on a tablet; the page renders full resolution itself.</summary>
     private const int OverlayMaxSide = 768;
 
+    public string Name => "pictures";
+
+    public bool RunsWhenSettled => true;
+
+    public int Parallelism => parallelism;
+
+    /// <summary>One case per core, at most four: beyond that each extra case only holds another decoded image in memory.</summary>
+    public static int ParallelismFor(int processorCount) => Math.Clamp(processorCount, 1, 4);
+
+    public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
+    {
+        if (item.Result is not { } result)
+        {
+            // Held for a series, not stored, or recorded by an earlier run: nothing to show, and the header may still be wanted.
+            return item;
+        }
+
+        if (result.Heatmap is not { } heatmap || item.Image is not { } shown)
+        {
+            return item with { Image = null };
+        }
+
+        var display = DisplayImage.Render(shown, maxSide: OverlayMaxSide);
+
+        // The record holds the header and identity from here on; the full-resolution pixels are no longer needed.
+        item = item with { Image = null, SlipPicture = SlipThumbnail.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight) };
+        var overlay = HeatmapOverlay.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight);
+        var heatmapPath = outputs.HeatmapPathOf(result.Id);
+        await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
+        item = item with { HeatmapPath = heatmapPath };
+        await dicomResults.WriteAsync(shown.Header, item.Received, result, overlay, cancellationToken).ConfigureAwait(false);
+        return item;
+    }
+}
+
+/// <summary>
+/// Tells the technician, one image at a time in the order they arrived: lights, then the slip into the print queue, the
+/// results log, and the acted mark. The pictures were made by <see cref="PicturesStage"/>; what is left here is cheap,
+/// so the ordered part of acting no longer holds back the images behind it.
+/// </summary>
+public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, ResultOutputs outputs, ScreeningStore store, SlipSettings slipSettings, TimeProvider clock) : IStage
+{
     public string Name => "act";
 
     public bool RunsWhenSettled => true;
@@ -111,26 +165,14 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
 
         // Lights before paper: a jammed printer must not keep a referral off the tower.
         var light = await console.ResultSettledAsync(result, cancellationToken).ConfigureAwait(false);
-        var display = result.Heatmap is not null && item.Image is { } shown ? DisplayImage.Render(shown, maxSide: OverlayMaxSide) : null;
-        var thumbnail = display is not null ? SlipThumbnail.Render(display, result.Heatmap, result.HeatmapWidth, result.HeatmapHeight) : null;
-        var slip = SlipComposer.Compose(result, slipSettings, thumbnail);
+        var slip = SlipComposer.Compose(result, slipSettings, item.SlipPicture);
 
         // Recorded in the print queue, printed by its loop: kept (with the attention light) while the printer cannot take it.
         await printer.EnqueueAsync(slip, cancellationToken).ConfigureAwait(false);
 
-        // Then the pictures: the overlay, and the DICOM answer for the console or PACS.
-        string? heatmapPath = null;
-        if (result.Heatmap is { } heatmap && display is not null)
-        {
-            var overlay = HeatmapOverlay.Render(display, heatmap, result.HeatmapWidth, result.HeatmapHeight);
-            heatmapPath = outputs.HeatmapPathOf(result.Id);
-            await File.WriteAllBytesAsync(heatmapPath, PngEncoder.Encode(overlay), cancellationToken).ConfigureAwait(false);
-            await dicomResults.WriteAsync(item, result, overlay, cancellationToken).ConfigureAwait(false);
-        }
-
         // The results log is written from inside this stage, so it carries this stage's own time so far (all but the acted mark).
         var timings = item.WithTiming(Name, clock.GetElapsedTime(started).TotalMilliseconds).Timings;
-        outputs.AppendResult(ResultLine.From(result with { Timings = timings }, heatmapPath).ToJson());
+        outputs.AppendResult(ResultLine.From(result with { Timings = timings }, item.HeatmapPath).ToJson());
         store.MarkActed(result.Id, [("slip-queued", slip.Emphasise ? "refer slip" : "slip"), ("lights", light.ToString())], clock.GetUtcNow());
         return item;
     }
@@ -142,9 +184,9 @@ public sealed class ActStage(ConsoleIndicator console, SlipPrintQueue printer, R
 /// </summary>
 public sealed partial class DicomResultOutput(DicomResultWriter writer, Spool spool, ScreeningStore store, string directory, IReadOnlyList<string> destinations, ILogger logger, TimeProvider clock)
 {
-    public async Task WriteAsync(ScreeningCase item, ScreeningResult result, RgbImage overlay, CancellationToken cancellationToken)
+    public async Task WriteAsync(ImageHeader header, ReceivedImage received, ScreeningResult result, RgbImage overlay, CancellationToken cancellationToken)
     {
-        if (item.Image?.Header.Format != ImageFormat.Dicom || ScreeningReport.From(result) is not { } report)
+        if (header.Format != ImageFormat.Dicom || ScreeningReport.From(result) is not { } report)
         {
             return;
         }
@@ -152,7 +194,7 @@ public sealed partial class DicomResultOutput(DicomResultWriter writer, Spool sp
         try
         {
             // The record stage has archived the source by now.
-            var files = await writer.WriteAsync(spool.ArchivePathOf(item.Received), report, overlay, directory, cancellationToken).ConfigureAwait(false);
+            var files = await writer.WriteAsync(spool.ArchivePathOf(received), report, overlay, directory, cancellationToken).ConfigureAwait(false);
             if (destinations.Count > 0)
             {
                 store.EnqueueDicomSends(result.Id, [files.StructuredReportPath, files.SecondaryCapturePath], destinations, clock.GetUtcNow());

@@ -12,6 +12,12 @@ public interface IStage
     /// <summary>Whether the stage also runs for a case already settled (rejected or failed): record and act do.</summary>
     bool RunsWhenSettled => false;
 
+    /// <summary>
+    /// How many cases the stage may work on at once. Above one only for work that depends on no other case and on no
+    /// order (pictures, files of its own): the pipeline still hands cases on in order.
+    /// </summary>
+    int Parallelism => 1;
+
     ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken);
 }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Edge.Domain;
@@ -33,28 +34,43 @@ internal static class DicomPixels
             throw new ImageReadException($"DICOM pixel format is not supported ({samples} samples of {format.GetBitsAllocated()} bits).");
         }
 
-        var buffer = new byte[image.GetBufferLength()];
-        if (buffer.Length == 0 || !image.GetBuffer(buffer))
+        var length = image.GetBufferLength();
+        if (length is 0 or > int.MaxValue)
         {
-            throw new ImageReadException(transferSyntax.IsEncapsulated()
-                ? $"DICOM pixel data in transfer syntax {DicomText.Trim(transferSyntax.GetString())} cannot be decoded (unsupported or damaged compression)."
-                : "DICOM pixel data is truncated or damaged.");
+            throw new ImageReadException("DICOM pixel data is missing or too large.");
         }
 
-        var frameSamples = (long)columns * rows * samples;
-        var frames = image.GetNumberOfDimensions() > 2 ? Math.Max(1, image.GetDimension(2)) : 1;
-        var bytesPerSample = (int)(buffer.Length / (frameSamples * frames));
-        if (bytesPerSample is not (1 or 2 or 4 or 8) || frameSamples * bytesPerSample > buffer.Length)
+        // The decoded bytes (8 MB for 2048 x 2048 at 16 bits) only live until they are turned into gray values: a pooled
+        // buffer is reused image after image instead of a fresh large-object-heap array each time.
+        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        try
         {
-            throw new ImageReadException("DICOM pixel data does not match its rows, columns and bits allocated.");
-        }
+            if (!image.GetBuffer(buffer))
+            {
+                throw new ImageReadException(transferSyntax.IsEncapsulated()
+                    ? $"DICOM pixel data in transfer syntax {DicomText.Trim(transferSyntax.GetString())} cannot be decoded (unsupported or damaged compression)."
+                    : "DICOM pixel data is truncated or damaged.");
+            }
 
-        var layout = new SampleLayout(bytesPerSample, scalar, format.GetBitsStored(), format.GetHighBit());
-        var frame = buffer.AsSpan(0, (int)(frameSamples * bytesPerSample));
-        var pixels = samples == 1
-            ? ModalityLut.Read(dataSet, layout.IsSigned).Apply(Samples(frame, layout))
-            : ColourToLuma(Samples(frame, layout), columns * rows, photometric, image.GetPlanarConfiguration() == 1);
-        return (new GrayImage(columns, rows, pixels), layout.BitsStored);
+            var frameSamples = (long)columns * rows * samples;
+            var frames = image.GetNumberOfDimensions() > 2 ? Math.Max(1, image.GetDimension(2)) : 1;
+            var bytesPerSample = (int)((long)length / (frameSamples * frames));
+            if (bytesPerSample is not (1 or 2 or 4 or 8) || frameSamples * bytesPerSample > (long)length)
+            {
+                throw new ImageReadException("DICOM pixel data does not match its rows, columns and bits allocated.");
+            }
+
+            var layout = new SampleLayout(bytesPerSample, scalar, format.GetBitsStored(), format.GetHighBit());
+            var frame = buffer.AsSpan(0, (int)(frameSamples * bytesPerSample));
+            var pixels = samples == 1
+                ? ModalityLut.Read(dataSet, layout.IsSigned).Apply(Samples(frame, layout))
+                : ColourToLuma(Samples(frame, layout), columns * rows, photometric, image.GetPlanarConfiguration() == 1);
+            return (new GrayImage(columns, rows, pixels), layout.BitsStored);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Stored values: bits outside Bits Stored cleared (overlays, garbage), signed values sign-extended.</summary>

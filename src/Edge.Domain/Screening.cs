@@ -76,6 +76,12 @@ public sealed record ScreeningCase
     /// <summary>Milliseconds spent in each stage, in pipeline order.</summary>
     public IReadOnlyList<StageTiming> Timings { get; init; } = [];
 
+    /// <summary>The slip's picture (the image beside where the model looked), made after the record; null without a heatmap.</summary>
+    public SlipBlock.Picture? SlipPicture { get; init; }
+
+    /// <summary>The heatmap overlay file written for this result; null when there is none.</summary>
+    public string? HeatmapPath { get; init; }
+
     /// <summary>A CT series judged as one case: <see cref="Received"/> is its first image, and every image is recorded with it.</summary>
     public CtSeries? Series { get; init; }
 

@@ -101,7 +101,7 @@ public sealed class CliTests : IDisposable
             var heatmap = line.GetProperty("heatmap").GetString()!;
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(heatmap)[..4]);
             var stages = line.GetProperty("timings").EnumerateObject().Select(p => p.Name).ToList();
-            Assert.Equal(["intake", "series", "quality", "preprocess", "infer", "decide", "record", "act"], stages);
+            Assert.Equal(["intake", "series", "quality", "preprocess", "infer", "decide", "record", "pictures", "act"], stages);
         }
 
         // Each rejection is recorded with the reason the technician needs, and no score.

@@ -106,6 +106,35 @@ public sealed class ScreeningPipelineTests
         Assert.All(new[] { "Zwane", "Thandeka", "19410219", "/data/spool" }, part => Assert.All(new[] { failed.Error!, logged }, text => Assert.DoesNotContain(part, text, StringComparison.OrdinalIgnoreCase)));
     }
 
+    [Fact]
+    public async Task Submit_ParallelStage_WorksOnSeveralCasesAtOnceAndHandsThemOnInOrder()
+    {
+        // Case 1 cannot finish until case 2 has entered the stage (in whichever order the two start): only a stage that
+        // takes a second case while the first is still in it gets past this.
+        var stage = new ParallelStep(parallelism: 2, held: "1", releasedBy: "2");
+        await using var pipeline = new ScreeningPipeline([new Step("a"), stage, new Step("c")], new ConsoleIndicator(new RecordingLights()), NullLogger.Instance, inFlightLimit: 8);
+
+        var done = await RunAsync(pipeline, "1", "2", "3", "4").WaitAsync(HangGuard);
+
+        Assert.Equal(["1", "2", "3", "4"], done.Select(c => c.Received.Id));
+        Assert.All(done, c => Assert.Equal(["a", "parallel", "c"], c.Timings.Select(t => t.Stage)));
+
+        // Case 2 kept its slot until case 1 was handed on, so 3 and 4 never made it three at once.
+        Assert.InRange(stage.MostInside, 1, 2);
+    }
+
+    [Fact]
+    public async Task Submit_ParallelStageCannotStore_CaseStaysOutOthersGoOnInOrder()
+    {
+        var lights = new RecordingLights();
+        await using var pipeline = new ScreeningPipeline([new ParallelStep(parallelism: 2, storageFailureFor: "2"), new Step("act", alwaysRuns: true)], new ConsoleIndicator(lights), NullLogger.Instance, inFlightLimit: 2);
+
+        var done = await RunAsync(pipeline, "1", "2", "3", "4").WaitAsync(HangGuard);
+
+        Assert.Equal(["1", "3", "4"], done.Select(c => c.Received.Id));
+        Assert.Contains(LightState.Fault, lights.Shown);
+    }
+
     /// <summary>Only so a broken limit fails the test instead of hanging the suite; never reached when it works.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
@@ -199,6 +228,54 @@ public sealed class ScreeningPipelineTests
             }
 
             return settles ? item with { Status = ScreeningStatus.Screened } : item;
+        }
+    }
+
+    /// <summary>A stage that may run several cases at once and counts how many it held at the same time.</summary>
+    private sealed class ParallelStep(int parallelism, string? held = null, string? releasedBy = null, string? storageFailureFor = null) : IStage
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _inside;
+        private int _mostInside;
+
+        public string Name => "parallel";
+
+        public int Parallelism => parallelism;
+
+        public int MostInside => Volatile.Read(ref _mostInside);
+
+        public async ValueTask<ScreeningCase> RunAsync(ScreeningCase item, CancellationToken cancellationToken)
+        {
+            var inside = Interlocked.Increment(ref _inside);
+            for (var most = Volatile.Read(ref _mostInside); inside > most; most = Volatile.Read(ref _mostInside))
+            {
+                Interlocked.CompareExchange(ref _mostInside, inside, most);
+            }
+
+            try
+            {
+                if (item.Received.Id == releasedBy)
+                {
+                    _released.TrySetResult();
+                }
+
+                if (item.Received.Id == held)
+                {
+                    await _released.Task.WaitAsync(cancellationToken);
+                }
+
+                if (item.Received.Id == storageFailureFor)
+                {
+                    throw new StorageException("disk gone");
+                }
+
+                await Task.Yield();
+                return item;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inside);
+            }
         }
     }
 

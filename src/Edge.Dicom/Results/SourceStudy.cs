@@ -55,7 +55,9 @@ internal sealed partial record SourceStudy
         try
         {
             reader.SetFileName(path);
-            if (!reader.Read())
+
+            // Only the header is referenced: stopping at Pixel Data spares reading (and holding) the whole image again.
+            if (!reader.ReadUpToTag(new gdcm.Tag(0x7FE0, 0x0010)))
             {
                 throw new DicomResultException("The source image cannot be read as DICOM, so no result objects can be joined to it.");
             }
