@@ -12,6 +12,8 @@ namespace Edge.Dicom;
 /// next element). So the File Meta Information must walk as Explicit VR Little Endian (PS3.10), and the data set must
 /// walk in its transfer syntax with every length inside the file (the check the SCP runs on what it receives), up to
 /// the end of the pixel data. Nothing is decoded; big-endian and deflated data sets are left to GDCM.
+/// On the way it gathers what <see cref="GdcmPreCheck"/> needs to refuse the element shapes, pixel attributes and JPEG
+/// headers on which GDCM asserts (the twelve semantic findings of the same fuzzing).
 /// </summary>
 internal static class FileMetaGuard
 {
@@ -19,6 +21,9 @@ internal static class FileMetaGuard
 
     /// <summary>More than any real meta header holds; the check reads no further.</summary>
     private const int MaxMetaBytes = 64 * 1024;
+
+    /// <summary>How much of the first JPEG fragment is read for its header: more than tables and any real APPn segments take.</summary>
+    private const int MaxJpegHeaderBytes = 256 * 1024;
 
     /// <exception cref="ImageReadException">The file's meta information or data set is malformed.</exception>
     public static void Check(string path)
@@ -41,16 +46,31 @@ internal static class FileMetaGuard
                 "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99" => (bool?)null,
                 _ => true,
             };
+            // GDCM reads one more tag after the meta group and asserts when the file ends there.
+            if (meta.DataSetOffset > 0 && meta.DataSetOffset >= stream.Length)
+            {
+                throw new ImageReadException("DICOM file has meta information but no data set.");
+            }
+
             if (explicitVr is null || meta.DataSetOffset >= stream.Length)
             {
                 return;
             }
 
             stream.Position = meta.DataSetOffset;
-            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true) is { } malformed)
+            var facts = new DecodeFacts();
+            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true, facts) is { } malformed)
             {
                 // Without preamble or meta header nothing says the bytes were ever meant to be DICOM.
                 throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
+            }
+
+            var refusal = facts.ShapeProblem
+                ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, meta.TransferSyntax)
+                ?? (GdcmPreCheck.IsJpegProcess(meta.TransferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes)) : null);
+            if (refusal is not null)
+            {
+                throw new ImageReadException($"DICOM file cannot be decoded safely ({refusal}).");
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -71,6 +91,12 @@ internal static class FileMetaGuard
             if (!DataSetWalker.IsKnownVr(vr))
             {
                 return (offset, null, "group 0002 is not Explicit VR");
+            }
+
+            if (vr == "SQ")
+            {
+                // GDCM asserts on a sequence in the meta group.
+                return (offset, null, "group 0002 holds a sequence");
             }
 
             long length;

@@ -158,7 +158,8 @@ internal static class DataSetWalker
 
     /// <summary>Null when the data set is well formed; otherwise why not (no values quoted, so no patient data).</summary>
     /// <param name="stopAfterPixelData">Stop at the end of the top-level Pixel Data: what follows (padding some writers append) is not checked.</param>
-    public static string? Check(Stream dataSet, bool explicitVr, bool stopAfterPixelData = false)
+    /// <param name="visitor">Shown every element header on the way (the walk itself reads no values).</param>
+    public static string? Check(Stream dataSet, bool explicitVr, bool stopAfterPixelData = false, IElementVisitor? visitor = null)
     {
         try
         {
@@ -168,7 +169,7 @@ internal static class DataSetWalker
                 return "the data set is empty";
             }
 
-            WalkDataSet(dataSet, end, explicitVr, depth: 0, insideItem: false, stopAfterPixelData);
+            WalkDataSet(dataSet, end, explicitVr, depth: 0, insideItem: false, visitor, stopAfterPixelData);
             return null;
         }
         catch (FormatException ex)
@@ -177,7 +178,7 @@ internal static class DataSetWalker
         }
     }
 
-    private static void WalkDataSet(Stream s, long end, bool explicitVr, int depth, bool insideItem, bool stopAfterPixelData = false)
+    private static void WalkDataSet(Stream s, long end, bool explicitVr, int depth, bool insideItem, IElementVisitor? visitor, bool stopAfterPixelData = false)
     {
         if (depth > MaxDepth)
         {
@@ -201,10 +202,11 @@ internal static class DataSetWalker
             }
 
             uint length;
+            string? vr = null;
             var nestedExplicit = explicitVr;
             if (explicitVr)
             {
-                var vr = string.Create(2, (header[4], header[5]), static (span, b) => (span[0], span[1]) = ((char)b.Item1, (char)b.Item2));
+                vr = string.Create(2, (header[4], header[5]), static (span, b) => (span[0], span[1]) = ((char)b.Item1, (char)b.Item2));
                 if (!KnownVrs.Contains(vr))
                 {
                     throw new FormatException($"element ({tag >> 16:X4},{tag & 0xFFFF:X4}) has no valid VR");
@@ -233,9 +235,16 @@ internal static class DataSetWalker
                 length = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
             }
 
+            if (visitor is not null)
+            {
+                var valueStart = s.Position;
+                visitor.Visit(s, tag, vr, length, depth);
+                s.Position = valueStart;
+            }
+
             if (length == UndefinedLength)
             {
-                WalkItems(s, end, nestedExplicit, depth + 1);
+                WalkItems(s, end, nestedExplicit, depth + 1, visitor);
             }
             else
             {
@@ -255,7 +264,7 @@ internal static class DataSetWalker
     }
 
     /// <summary>Items of an undefined-length sequence or of encapsulated pixel data (fragments), up to the sequence delimiter.</summary>
-    private static void WalkItems(Stream s, long end, bool explicitVr, int depth)
+    private static void WalkItems(Stream s, long end, bool explicitVr, int depth, IElementVisitor? visitor)
     {
         Span<byte> header = stackalloc byte[8];
         while (true)
@@ -275,7 +284,7 @@ internal static class DataSetWalker
 
             if (length == UndefinedLength)
             {
-                WalkDataSet(s, end, explicitVr, depth + 1, insideItem: true);
+                WalkDataSet(s, end, explicitVr, depth + 1, insideItem: true, visitor);
             }
             else
             {
@@ -303,4 +312,12 @@ internal static class DataSetWalker
 
         s.Seek(length, SeekOrigin.Current);
     }
+}
+
+/// <summary>Sees each element header <see cref="DataSetWalker"/> passes, with the stream at the element's value.</summary>
+internal interface IElementVisitor
+{
+    /// <param name="vr">Null in Implicit VR.</param>
+    /// <param name="depth">0 for the top-level data set.</param>
+    void Visit(Stream value, uint tag, string? vr, uint length, int depth);
 }

@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using Edge.Dicom.Network;
+
+namespace Edge.Dicom;
+
+/// <summary>
+/// The semantic half of the check before GDCM: Debian's libgdcm is built with assertions on, and some element shapes,
+/// pixel attributes and JPEG headers fail one of them, which calls abort() and takes the whole process down (fuzzing the
+/// intake found each class below). Each rule refuses exactly the shape that assertion trips on, found by reading GDCM
+/// 3.0's source and confirmed on the library itself; valid images never have these shapes. Each returns null when the
+/// input is fine, otherwise a reason naming attributes, never values that could be patient data.
+/// </summary>
+internal static class GdcmPreCheck
+{
+    public const uint PixelDataTag = 0x7FE0_0010;
+    private const uint UndefinedLength = 0xFFFF_FFFF;
+
+    /// <summary>
+    /// Explicit VR element shapes ExplicitDataElement::ReadValue asserts on: an undefined length is read as encapsulated
+    /// pixel data (asserted to be (7FE0,0010) in OB or OW) unless the VR is SQ or UN, and Pixel Data may be neither a
+    /// sequence nor an undefined-length UN.
+    /// </summary>
+    public static string? CheckElementShape(uint tag, string vr, uint length)
+    {
+        var name = $"({tag >> 16:X4},{tag & 0xFFFF:X4})";
+        if (tag == PixelDataTag && vr == "SQ" && length != 0)
+        {
+            return "Pixel Data is encoded as a sequence";
+        }
+
+        if (length != UndefinedLength)
+        {
+            return null;
+        }
+
+        if (tag == PixelDataTag)
+        {
+            return vr is "OB" or "OW" ? null : $"encapsulated Pixel Data has VR {vr}, not OB or OW";
+        }
+
+        return vr is "SQ" or "UN" ? null : $"element {name} of VR {vr} has undefined length but is not Pixel Data";
+    }
+
+    /// <summary>
+    /// Pixel attributes GDCM asserts on: PixelFormat takes only 1, 3 or 4 samples per pixel (we screen 1 or 3), its codecs
+    /// assert Bits Stored equals Bits Allocated whenever 8 are allocated, and the JPEG codec has no decoder for more
+    /// than 16 bits allocated. Absent attributes take GDCM's defaults and pass.
+    /// </summary>
+    public static string? CheckPixelAttributes(int? samplesPerPixel, int? bitsAllocated, int? bitsStored, string? transferSyntax)
+    {
+        if (samplesPerPixel is { } samples && samples is not (1 or 3))
+        {
+            return $"Samples per Pixel is {samples}, not 1 or 3";
+        }
+
+        // GDCM ignores a Bits Stored of 0 or above Bits Allocated (it keeps Bits Allocated); 1 to 7 in 8 bits is what asserts.
+        if (bitsAllocated == 8 && bitsStored is >= 1 and < 8)
+        {
+            return $"Bits Stored is {bitsStored} with 8 Bits Allocated";
+        }
+
+        if (IsJpegProcess(transferSyntax) && bitsAllocated > 16)
+        {
+            return $"Bits Allocated is {bitsAllocated}, more than a JPEG decoder takes (16)";
+        }
+
+        return null;
+    }
+
+    /// <summary>The JPEG (ISO 10918) transfer syntaxes GDCM's JPEG codec decodes: 1.2.840.10008.1.2.4.50 to .66 and .70.</summary>
+    public static bool IsJpegProcess(string? transferSyntax) =>
+        transferSyntax is not null
+        && transferSyntax.StartsWith("1.2.840.10008.1.2.4.", StringComparison.Ordinal)
+        && int.TryParse(transferSyntax.AsSpan("1.2.840.10008.1.2.4.".Length), out var process)
+        && process is (>= 50 and <= 66) or 70;
+
+    /// <summary>
+    /// The JPEG header GDCM's codec reads (SOI up to the first SOS), as far as it is in <paramref name="codestream"/>.
+    /// GDCM asserts on any libjpeg warning while reading it (bytes other than a marker between segments, a JFIF major
+    /// version other than 1, an Adobe colour transform it does not know), on component counts it has no colour space for
+    /// (only 1 or 3 pass here), on a lossy precision other than 8 or 12 and on a lossless one outside 2 to 16.
+    /// Anything libjpeg itself refuses with an error (no SOI, bad lengths, unsupported processes) fails cleanly and is
+    /// left to it. A header that runs past the bytes given is not judged.
+    /// </summary>
+    public static string? CheckJpegHeader(ReadOnlySpan<byte> codestream)
+    {
+        if (codestream.Length < 2 || codestream[0] != 0xFF || codestream[1] != 0xD8)
+        {
+            return null;
+        }
+
+        var position = 2;
+        var components = 0;
+        int? adobeTransform = null;
+        while (true)
+        {
+            if (position >= codestream.Length)
+            {
+                return null;
+            }
+
+            // libjpeg skips anything else with a warning ("extraneous bytes before marker"), and GDCM asserts on it.
+            if (codestream[position] != 0xFF)
+            {
+                return "the JPEG header has bytes that are not a marker between its segments";
+            }
+
+            // Any number of 0xFF fill bytes may precede a marker code.
+            while (position < codestream.Length && codestream[position] == 0xFF)
+            {
+                position++;
+            }
+
+            if (position >= codestream.Length)
+            {
+                return null;
+            }
+
+            var marker = codestream[position++];
+            if (marker == 0x00)
+            {
+                return "the JPEG header has bytes that are not a marker between its segments";
+            }
+
+            if (marker is 0x01 or (>= 0xD0 and <= 0xD7))
+            {
+                // TEM and RSTn stand alone (no length).
+                continue;
+            }
+
+            if (marker is 0xD8 or 0xD9)
+            {
+                // A second SOI or an EOI before any scan: libjpeg stops with an error, which GDCM reports cleanly.
+                return null;
+            }
+
+            if (position + 2 > codestream.Length)
+            {
+                return null;
+            }
+
+            var length = BinaryPrimitives.ReadUInt16BigEndian(codestream[position..]);
+            if (length < 2 || position + length > codestream.Length)
+            {
+                return null;
+            }
+
+            var segment = codestream.Slice(position + 2, length - 2);
+            if (IsStartOfFrame(marker))
+            {
+                if (segment.Length < 6)
+                {
+                    return null;
+                }
+
+                var precision = segment[0];
+                components = segment[5];
+                var lossless = marker is 0xC3 or 0xC7 or 0xCB or 0xCF;
+                if (lossless ? precision is < 2 or > 16 : precision is not (8 or 12))
+                {
+                    return $"the JPEG frame header has a sample precision of {precision} bits";
+                }
+
+                if (components is not (1 or 3))
+                {
+                    return $"the JPEG frame header has {components} components, not 1 or 3";
+                }
+            }
+            else if (marker == 0xE0 && segment.Length >= 14 && segment[..5].SequenceEqual("JFIF\0"u8) && segment[5] != 1)
+            {
+                return $"the JPEG header has JFIF major version {segment[5]}";
+            }
+            else if (marker == 0xEE && segment.Length >= 12 && segment[..5].SequenceEqual("Adobe"u8))
+            {
+                adobeTransform = segment[11];
+            }
+            else if (marker == 0xDA)
+            {
+                // The scan: the header is complete. libjpeg picks the colour space now, and warns when an Adobe
+                // transform for three components is neither RGB (0) nor YCbCr (1).
+                return components == 3 && adobeTransform is not (null or 0 or 1)
+                    ? $"the JPEG header has an Adobe colour transform {adobeTransform} for three components"
+                    : null;
+            }
+
+            position += length;
+        }
+    }
+
+    /// <summary>SOF0 to SOF15, without DHT (C4), JPG (C8) and DAC (CC), which share the range.</summary>
+    private static bool IsStartOfFrame(byte marker) => marker is >= 0xC0 and <= 0xCF and not (0xC4 or 0xC8 or 0xCC);
+}
+
+/// <summary>
+/// What <see cref="GdcmPreCheck"/> needs from a data set, gathered during the structural walk: the first element shape
+/// GDCM would assert on, the top-level pixel attributes, and where the top-level encapsulated Pixel Data starts.
+/// </summary>
+internal sealed class DecodeFacts : IElementVisitor
+{
+    public string? ShapeProblem { get; private set; }
+
+    public int? SamplesPerPixel { get; private set; }
+
+    public int? BitsAllocated { get; private set; }
+
+    public int? BitsStored { get; private set; }
+
+    /// <summary>Offset of the first item (the Basic Offset Table) of the top-level encapsulated Pixel Data, or null.</summary>
+    public long? EncapsulatedPixelDataStart { get; private set; }
+
+    public void Visit(Stream value, uint tag, string? vr, uint length, int depth)
+    {
+        if (vr is not null && ShapeProblem is null)
+        {
+            ShapeProblem = GdcmPreCheck.CheckElementShape(tag, vr, length);
+        }
+
+        if (depth != 0)
+        {
+            return;
+        }
+
+        switch (tag)
+        {
+            case 0x0028_0002:
+                SamplesPerPixel = ReadUInt16(value, length);
+                break;
+            case 0x0028_0100:
+                BitsAllocated = ReadUInt16(value, length);
+                break;
+            case 0x0028_0101:
+                BitsStored = ReadUInt16(value, length);
+                break;
+            case GdcmPreCheck.PixelDataTag when length == 0xFFFF_FFFF:
+                EncapsulatedPixelDataStart = value.Position;
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The first fragment of the encapsulated Pixel Data (after the Basic Offset Table), at most
+    /// <paramref name="maxBytes"/> of it; empty when there is none. The walk has already proved the items lie inside the file.
+    /// </summary>
+    public byte[] ReadFirstFragment(Stream stream, int maxBytes)
+    {
+        if (EncapsulatedPixelDataStart is not { } start)
+        {
+            return [];
+        }
+
+        stream.Position = start;
+        Span<byte> header = stackalloc byte[8];
+        for (var item = 0; item < 2; item++)
+        {
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || BinaryPrimitives.ReadUInt32LittleEndian(header) != 0xE000_FFFE)
+            {
+                return [];
+            }
+
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            if (item == 0)
+            {
+                stream.Seek(length, SeekOrigin.Current);
+                continue;
+            }
+
+            var fragment = new byte[(int)Math.Min(length, (uint)maxBytes)];
+            return fragment[..stream.ReadAtLeast(fragment, fragment.Length, throwOnEndOfStream: false)];
+        }
+
+        return [];
+    }
+
+    private static int? ReadUInt16(Stream value, uint length)
+    {
+        Span<byte> bytes = stackalloc byte[2];
+        return length >= 2 && value.ReadAtLeast(bytes, 2, throwOnEndOfStream: false) == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : null;
+    }
+}

@@ -1,0 +1,418 @@
+using System.Buffers.Binary;
+using System.Text;
+using Edge.Dicom.Network;
+using Edge.Domain;
+using Edge.TestSupport;
+
+namespace Edge.Dicom.Tests;
+
+/// <summary>
+/// The managed refusals of what makes GDCM abort(). The file-level tests run GDCM in this process after the check, so a
+/// rule that let its input through would take the test host down rather than fail politely: that too is a failure.
+/// </summary>
+public sealed class GdcmPreCheckTests : IDisposable
+{
+    private const string ExplicitLittle = "1.2.840.10008.1.2.1";
+    private const string JpegLossless = "1.2.840.10008.1.2.4.70";
+    private const string JpegBaseline = "1.2.840.10008.1.2.4.50";
+
+    private readonly TempDirectory temp = new("edge-precheck");
+
+    public void Dispose() => temp.Dispose();
+
+    // ---- element shapes -------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(0x64E0_0000u, "OB")]
+    [InlineData(0x0028_0003u, "OB")]
+    [InlineData(0x7FE0_0910u, "OW")]
+    public void CheckElementShape_UndefinedLengthOtherBytesOutsidePixelData_Refused(uint tag, string vr)
+    {
+        Assert.Contains("has undefined length but is not Pixel Data", GdcmPreCheck.CheckElementShape(tag, vr, 0xFFFF_FFFF));
+    }
+
+    [Theory]
+    [InlineData(0x7FE0_0010u, "OB", 0xFFFF_FFFFu)]
+    [InlineData(0x7FE0_0010u, "OW", 0xFFFF_FFFFu)]
+    [InlineData(0x0040_0275u, "SQ", 0xFFFF_FFFFu)]
+    [InlineData(0x0009_1001u, "UN", 0xFFFF_FFFFu)]
+    [InlineData(0x0009_1001u, "OB", 16u)]
+    [InlineData(0x7FE0_0010u, "OW", 16u)]
+    [InlineData(0x7FE0_0010u, "SQ", 0u)]
+    public void CheckElementShape_ShapesGdcmReads_Passes(uint tag, string vr, uint length)
+    {
+        Assert.Null(GdcmPreCheck.CheckElementShape(tag, vr, length));
+    }
+
+    [Theory]
+    [InlineData("UN", 0xFFFF_FFFFu, "encapsulated Pixel Data has VR UN, not OB or OW")]
+    [InlineData("SQ", 0xFFFF_FFFFu, "Pixel Data is encoded as a sequence")]
+    [InlineData("SQ", 24u, "Pixel Data is encoded as a sequence")]
+    public void CheckElementShape_PixelDataAsSequenceOrUndefinedUn_Refused(string vr, uint length, string reason)
+    {
+        Assert.Equal(reason, GdcmPreCheck.CheckElementShape(GdcmPreCheck.PixelDataTag, vr, length));
+    }
+
+    // ---- pixel attributes -----------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(4)]
+    [InlineData(30)]
+    public void CheckPixelAttributes_SamplesPerPixelNotOneOrThree_Refused(int samples)
+    {
+        Assert.Equal($"Samples per Pixel is {samples}, not 1 or 3", GdcmPreCheck.CheckPixelAttributes(samples, 8, 8, ExplicitLittle));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(7)]
+    public void CheckPixelAttributes_FewerThanEightStoredInEightAllocated_Refused(int bitsStored)
+    {
+        Assert.Equal($"Bits Stored is {bitsStored} with 8 Bits Allocated", GdcmPreCheck.CheckPixelAttributes(1, 8, bitsStored, ExplicitLittle));
+        Assert.NotNull(GdcmPreCheck.CheckPixelAttributes(3, 8, bitsStored, JpegLossless));
+    }
+
+    [Theory]
+    [InlineData(1, 8, 8, JpegBaseline)]
+    [InlineData(3, 8, 8, JpegLossless)]
+    [InlineData(1, 16, 12, JpegLossless)]
+    [InlineData(1, 16, 10, ExplicitLittle)]
+    [InlineData(1, 8, 0, ExplicitLittle)] // GDCM ignores 0 and keeps 8
+    [InlineData(1, 8, 12, ExplicitLittle)] // and more than allocated
+    [InlineData(1, 32, 32, ExplicitLittle)]
+    [InlineData(null, null, null, JpegLossless)]
+    public void CheckPixelAttributes_AttributesGdcmDecodes_Passes(int? samples, int? bitsAllocated, int? bitsStored, string transferSyntax)
+    {
+        Assert.Null(GdcmPreCheck.CheckPixelAttributes(samples, bitsAllocated, bitsStored, transferSyntax));
+    }
+
+    [Theory]
+    [InlineData(17)]
+    [InlineData(1800)]
+    [InlineData(65288)]
+    public void CheckPixelAttributes_JpegWithMoreThanSixteenBitsAllocated_Refused(int bitsAllocated)
+    {
+        Assert.Equal($"Bits Allocated is {bitsAllocated}, more than a JPEG decoder takes (16)", GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, 8, JpegLossless));
+        Assert.Null(GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, 8, "1.2.840.10008.1.2.4.90")); // not the JPEG codec's
+    }
+
+    [Theory]
+    [InlineData("1.2.840.10008.1.2.4.50", true)]
+    [InlineData("1.2.840.10008.1.2.4.51", true)]
+    [InlineData("1.2.840.10008.1.2.4.57", true)]
+    [InlineData("1.2.840.10008.1.2.4.70", true)]
+    [InlineData("1.2.840.10008.1.2.4.80", false)] // JPEG-LS
+    [InlineData("1.2.840.10008.1.2.4.90", false)] // JPEG 2000
+    [InlineData("1.2.840.10008.1.2.4.5", false)]
+    [InlineData("1.2.840.10008.1.2.5", false)]
+    [InlineData(null, false)]
+    public void IsJpegProcess_TransferSyntax_MatchesGdcmJpegCodec(string? transferSyntax, bool expected)
+    {
+        Assert.Equal(expected, GdcmPreCheck.IsJpegProcess(transferSyntax));
+    }
+
+    // ---- JPEG headers ---------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void CheckJpegHeader_MinimalLosslessHeader_Passes()
+    {
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC3, 8, 3))));
+    }
+
+    [Theory]
+    [InlineData(0x13)]
+    [InlineData(0xDA)]
+    public void CheckJpegHeader_ByteBetweenSegments_Refused(byte stray)
+    {
+        var header = Jpeg(Sof(0xC3, 8, 3), [stray]);
+
+        Assert.Equal("the JPEG header has bytes that are not a marker between its segments", GdcmPreCheck.CheckJpegHeader(header));
+    }
+
+    [Fact]
+    public void CheckJpegHeader_StuffedZeroWhereMarkerExpected_Refused()
+    {
+        Assert.NotNull(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC3, 8, 1), [0xFF, 0x00])));
+    }
+
+    [Fact]
+    public void CheckJpegHeader_FillBytesBeforeMarker_Passes()
+    {
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC0, 8, 1), [0xFF, 0xFF])));
+    }
+
+    [Theory]
+    [InlineData(0xC0, 7)]
+    [InlineData(0xC0, 16)]
+    [InlineData(0xC2, 10)]
+    [InlineData(0xC3, 1)]
+    [InlineData(0xC3, 17)]
+    public void CheckJpegHeader_PrecisionTheCodecAssertsOn_Refused(byte sof, byte precision)
+    {
+        Assert.Equal($"the JPEG frame header has a sample precision of {precision} bits", GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(sof, precision, 1))));
+    }
+
+    [Theory]
+    [InlineData(0xC0, 12)]
+    [InlineData(0xC1, 8)]
+    [InlineData(0xC3, 2)]
+    [InlineData(0xC3, 16)]
+    public void CheckJpegHeader_PrecisionTheCodecTakes_Passes(byte sof, byte precision)
+    {
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(sof, precision, 1))));
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void CheckJpegHeader_ComponentsNotOneOrThree_Refused(byte components)
+    {
+        Assert.Equal($"the JPEG frame header has {components} components, not 1 or 3", GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC0, 8, components))));
+    }
+
+    [Fact]
+    public void CheckJpegHeader_JfifMajorVersionTwo_Refused()
+    {
+        var app0 = Segment(0xE0, [.. "JFIF\0"u8, 2, 1, 0, 0, 1, 0, 1, 0, 0]);
+
+        Assert.Equal("the JPEG header has JFIF major version 2", GdcmPreCheck.CheckJpegHeader(Jpeg([.. app0, .. Sof(0xC0, 8, 3)])));
+    }
+
+    [Fact]
+    public void CheckJpegHeader_JfifVersionOne_Passes()
+    {
+        var app0 = Segment(0xE0, [.. "JFIF\0"u8, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
+
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg([.. app0, .. Sof(0xC0, 8, 3)])));
+    }
+
+    [Theory]
+    [InlineData(3, 2, false)]
+    [InlineData(3, 1, true)]
+    [InlineData(3, 0, true)]
+    [InlineData(1, 2, true)] // the transform only matters for three components
+    public void CheckJpegHeader_AdobeTransform_RefusedOnlyWhereLibjpegWarns(byte components, byte transform, bool passes)
+    {
+        var app14 = Segment(0xEE, [.. "Adobe"u8, 0, 100, 0, 0, 0, 0, transform]);
+
+        var reason = GdcmPreCheck.CheckJpegHeader(Jpeg([.. app14, .. Sof(0xC0, 8, components)]));
+
+        Assert.Equal(passes, reason is null);
+    }
+
+    [Theory]
+    [InlineData("rgb_jpeg.dcm")]
+    [InlineData("rgb_ybr.dcm")]
+    public void CheckJpegHeader_DcmtkFragments_Passes(string fixture)
+    {
+        var dicom = File.ReadAllBytes(TestData.Fixture(fixture));
+        var start = dicom.AsSpan().IndexOf((byte[])[0xFF, 0xD8, 0xFF]);
+
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(dicom.AsSpan(start)));
+    }
+
+    // ---- whole files, through the reader --------------------------------------------------------------------------
+
+    [Fact]
+    public void Read_MetaInformationWithoutDataSet_Refused()
+    {
+        var path = temp.Combine("meta-only.dcm");
+        File.WriteAllBytes(path, Part10.FileMetaInformationBytes("1.2.840.10008.5.1.4.1.1.7", "1.2.3", ExplicitLittle, "TEST"));
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(path));
+
+        Assert.Equal("DICOM file has meta information but no data set.", error.Message);
+    }
+
+    [Fact]
+    public void Read_UndefinedLengthObOutsidePixelData_Refused()
+    {
+        byte[] dataSet = [.. ImageAttributes(1, 8, 8), .. Header(0x0009, 0x1001, "OB", 0xFFFF_FFFF), .. Encapsulated([0xFF, 0xD8])];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile(ExplicitLittle, dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely (element (0009,1001) of VR OB has undefined length but is not Pixel Data).", error.Message);
+    }
+
+    [Fact]
+    public void Read_TwoSamplesPerPixel_Refused()
+    {
+        byte[] dataSet = [.. ImageAttributes(2, 8, 8), .. Element(0x7FE0, 0x0010, "OB", new byte[12])];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile(ExplicitLittle, dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely (Samples per Pixel is 2, not 1 or 3).", error.Message);
+    }
+
+    [Fact]
+    public void Read_SevenBitsStoredInEightUncompressed_Refused()
+    {
+        byte[] dataSet = [.. ImageAttributes(1, 8, 7), .. Element(0x7FE0, 0x0010, "OB", new byte[6])];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile(ExplicitLittle, dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely (Bits Stored is 7 with 8 Bits Allocated).", error.Message);
+    }
+
+    [Fact]
+    public void Read_JpegFragmentWithStrayByteInHeader_Refused()
+    {
+        byte[] dataSet = [.. ImageAttributes(1, 8, 8), .. Header(0x7FE0, 0x0010, "OB", 0xFFFF_FFFF), .. Encapsulated(Jpeg(Sof(0xC3, 8, 1), [0x13]))];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile(JpegLossless, dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely (the JPEG header has bytes that are not a marker between its segments).", error.Message);
+    }
+
+    public static TheoryData<string, string> FixedFindings => new()
+    {
+        { "gdcm-undefined-length-ob-outside-pixel-data-1.bin", "element (64E0,0000) of VR OB has undefined length but is not Pixel Data" },
+        { "gdcm-undefined-length-ob-outside-pixel-data-2.bin", "element (0028,0003) of VR OB has undefined length but is not Pixel Data" },
+        { "gdcm-undefined-length-ob-outside-pixel-data-3.bin", "element (7FE0,0910) of VR OB has undefined length but is not Pixel Data" },
+        { "gdcm-jpeg-bytes-between-markers-1.bin", "the JPEG header has bytes that are not a marker between its segments" },
+        { "gdcm-jpeg-bytes-between-markers-2.bin", "the JPEG header has bytes that are not a marker between its segments" },
+        { "gdcm-bits-stored-below-8-allocated-1.bin", "Bits Stored is 4 with 8 Bits Allocated" },
+        { "gdcm-bits-stored-below-8-allocated-2.bin", "Bits Stored is 7 with 8 Bits Allocated" },
+        { "gdcm-bits-stored-below-8-allocated-3.bin", "Bits Stored is 7 with 8 Bits Allocated" },
+        { "gdcm-samples-per-pixel-30.bin", "Samples per Pixel is 30, not 1 or 3" },
+        { "gdcm-jpeg-bits-allocated-65288.bin", "Bits Allocated is 65288, more than a JPEG decoder takes (16)" },
+        { "gdcm-jpeg-bits-allocated-1800.bin", "Bits Allocated is 1800, more than a JPEG decoder takes (16)" },
+    };
+
+    // Each of these made GDCM abort the process before the pre-check; each must now be refused for its own reason.
+    [Theory]
+    [MemberData(nameof(FixedFindings))]
+    public void Read_FuzzFindingThatAbortedGdcm_RefusedWithItsReason(string file, string reason)
+    {
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(Regression(file)));
+
+        Assert.Equal($"DICOM file cannot be decoded safely ({reason}).", error.Message);
+    }
+
+    [Fact]
+    public void Read_FuzzFindingMetaWithoutDataSet_Refused()
+    {
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(Regression("gdcm-meta-without-data-set.bin")));
+
+        Assert.Equal("DICOM file has meta information but no data set.", error.Message);
+    }
+
+    public static TheoryData<string> AcceptedFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.EnumerateFiles(Repo.SharedDicom, "*.dcm", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            data.Add(file);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures"), "*.dcm").Where(f => !f.EndsWith("not-dicom.dcm", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            data.Add(file);
+        }
+
+        return data;
+    }
+
+    // Every shared DICOM file and every test image must still reach GDCM and decode.
+    [Theory]
+    [MemberData(nameof(AcceptedFiles))]
+    public void Read_SharedAndFixtureImages_StillDecoded(string path)
+    {
+        var image = DicomFileReader.Read(path);
+
+        Assert.True(image.Pixels.Width > 0 && image.Pixels.Height > 0);
+    }
+
+    // ---- builders -------------------------------------------------------------------------------------------------
+
+    private static string Regression(string name) => Path.Combine(Repo.Root, "tests", "Edge.Fuzz", "Regressions", "intake", name);
+
+    private string WriteFile(string transferSyntax, byte[] dataSet)
+    {
+        var path = temp.Combine($"{Guid.NewGuid():N}.dcm");
+        File.WriteAllBytes(path, [.. Part10.FileMetaInformationBytes("1.2.840.10008.5.1.4.1.1.7", "1.2.3", transferSyntax, "TEST"), .. dataSet]);
+        return path;
+    }
+
+    /// <summary>A 3 x 2 MONOCHROME2 image's attributes (Explicit VR Little Endian).</summary>
+    private static byte[] ImageAttributes(ushort samples, ushort bitsAllocated, ushort bitsStored) =>
+    [
+        .. Element(0x0028, 0x0002, "US", UShort(samples)),
+        .. Element(0x0028, 0x0004, "CS", Encoding.ASCII.GetBytes(samples == 1 ? "MONOCHROME2 " : "RGB ")),
+        .. Element(0x0028, 0x0010, "US", UShort(2)),
+        .. Element(0x0028, 0x0011, "US", UShort(3)),
+        .. Element(0x0028, 0x0100, "US", UShort(bitsAllocated)),
+        .. Element(0x0028, 0x0101, "US", UShort(bitsStored)),
+        .. Element(0x0028, 0x0102, "US", UShort((ushort)(bitsStored - 1))),
+        .. Element(0x0028, 0x0103, "US", UShort(0)),
+    ];
+
+    /// <summary>An empty Basic Offset Table, one fragment, the sequence delimiter.</summary>
+    private static byte[] Encapsulated(byte[] fragment)
+    {
+        var padded = fragment.Length % 2 == 0 ? fragment : [.. fragment, 0];
+        return [.. Item(0), .. Item((uint)padded.Length), .. padded, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0];
+    }
+
+    private static byte[] Item(uint length)
+    {
+        var item = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(item, 0xE000_FFFE);
+        BinaryPrimitives.WriteUInt32LittleEndian(item.AsSpan(4), length);
+        return item;
+    }
+
+    private static byte[] Element(ushort group, ushort element, string vr, byte[] value) => [.. Header(group, element, vr, (uint)value.Length), .. value];
+
+    private static byte[] Header(ushort group, ushort element, string vr, uint length)
+    {
+        var longForm = DataSetWalker.HasLongLength(vr);
+        var header = new byte[longForm ? 12 : 8];
+        BinaryPrimitives.WriteUInt16LittleEndian(header, group);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(2), element);
+        header[4] = (byte)vr[0];
+        header[5] = (byte)vr[1];
+        if (longForm)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), length);
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(6), (ushort)length);
+        }
+
+        return header;
+    }
+
+    private static byte[] UShort(ushort value)
+    {
+        var bytes = new byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes, value);
+        return bytes;
+    }
+
+    /// <summary>SOI, the given segments, an optional stray tail before the SOS, then an SOS for one component.</summary>
+    private static byte[] Jpeg(byte[] segments, byte[]? beforeScan = null) =>
+        [0xFF, 0xD8, .. segments, .. beforeScan ?? [], .. Segment(0xDA, [1, 1, 0x00, 1, 0, 0])];
+
+    /// <summary>A frame header for 2 rows x 3 columns with <paramref name="components"/> components (ids 1..n, no subsampling).</summary>
+    private static byte[] Sof(byte marker, byte precision, byte components)
+    {
+        var body = new List<byte> { precision, 0, 2, 0, 3, components };
+        for (var i = 1; i <= components; i++)
+        {
+            body.AddRange([(byte)i, 0x11, 0]);
+        }
+
+        return Segment(marker, [.. body]);
+    }
+
+    private static byte[] Segment(byte marker, byte[] body)
+    {
+        var length = body.Length + 2;
+        return [0xFF, marker, (byte)(length >> 8), (byte)length, .. body];
+    }
+}
