@@ -25,6 +25,9 @@ internal static class FileMetaGuard
     /// <summary>How much of the first JPEG fragment is read for its header: more than tables and any real APPn segments take.</summary>
     private const int MaxJpegHeaderBytes = 256 * 1024;
 
+    /// <summary>RLE pixel data is read whole to follow its runs; beyond this (no radiograph comes near) it is left unjudged.</summary>
+    private const long MaxRleBytes = 512L * 1024 * 1024;
+
     /// <exception cref="ImageReadException">The file's meta information or data set is malformed.</exception>
     public static void Check(string path)
     {
@@ -65,9 +68,14 @@ internal static class FileMetaGuard
                 throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
             }
 
-            var refusal = facts.ShapeProblem
+            var refusal = CheckAfterPixelData(stream, explicitVr.Value, facts)
+                ?? facts.ShapeProblem
+                ?? facts.AttributeVrProblem
+                ?? (facts.HasFragmentAfterOffsetTable(stream) ? null : "the encapsulated Pixel Data has no fragment after its offset table")
                 ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, meta.TransferSyntax)
-                ?? (GdcmPreCheck.IsJpegProcess(meta.TransferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes)) : null);
+                ?? GdcmPreCheck.CheckPlanarConfiguration(facts.PlanarConfiguration)
+                ?? (GdcmPreCheck.IsJpegProcess(meta.TransferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes)) : null)
+                ?? (meta.TransferSyntax == GdcmPreCheck.RleLossless ? CheckRle(stream, facts) : null);
             if (refusal is not null)
             {
                 throw new ImageReadException($"DICOM file cannot be decoded safely ({refusal}).");
@@ -77,6 +85,53 @@ internal static class FileMetaGuard
         {
             // Left to the reader, which explains open failures its own way.
         }
+    }
+
+    /// <summary>The walk stopped at the end of the top-level Pixel Data: what follows must not leave GDCM inside an element.</summary>
+    private static string? CheckAfterPixelData(Stream stream, bool explicitVr, DecodeFacts facts)
+    {
+        var trailing = stream.Length - stream.Position;
+        if (trailing <= 0)
+        {
+            return null;
+        }
+
+        var start = stream.Position;
+        var allZero = true;
+        var buffer = new byte[4096];
+        int read;
+        while (allZero && (read = stream.Read(buffer)) > 0)
+        {
+            allZero = !buffer.AsSpan(0, read).ContainsAnyExcept((byte)0);
+        }
+
+        stream.Position = start;
+        return GdcmPreCheck.CheckAfterPixelData(trailing, allZero, DataSetWalker.Check(stream, explicitVr, visitor: facts));
+    }
+
+    /// <summary>RLE frames as GDCM decodes them: one frame is all fragments end to end; several are one fragment each.</summary>
+    private static string? CheckRle(Stream stream, DecodeFacts facts)
+    {
+        if (GdcmPreCheck.CheckRleAttributes(facts.Rows, facts.Columns, facts.BitsAllocated) is { } problem)
+        {
+            return problem;
+        }
+
+        if (facts.ReadFragments(stream, MaxRleBytes) is not { Count: > 0 } fragments)
+        {
+            return null;
+        }
+
+        var (rows, columns, samples, bits) = (facts.Rows!.Value, facts.Columns!.Value, facts.SamplesPerPixel ?? 1, facts.BitsAllocated!.Value);
+        if (facts.Frames <= 1)
+        {
+            return GdcmPreCheck.CheckRleFrame(fragments.SelectMany(f => f).ToArray(), rows, columns, samples, bits);
+        }
+
+        // A fragment count other than the frame count GDCM refuses cleanly.
+        return fragments.Count != facts.Frames
+            ? null
+            : fragments.Select(f => GdcmPreCheck.CheckRleFrame(f, rows, columns, samples, bits)).FirstOrDefault(p => p is not null);
     }
 
     /// <summary>Walks group 0002 (when present) as Explicit VR Little Endian: where the data set starts, its transfer syntax, or what is wrong.</summary>

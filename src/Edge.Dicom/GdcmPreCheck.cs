@@ -67,6 +67,145 @@ internal static class GdcmPreCheck
         return null;
     }
 
+    /// <summary>
+    /// Top-level attributes GDCM's image reader reads through its typed Attribute template, which asserts that the
+    /// element's VR is the dictionary's (or UN). Their VRs here.
+    /// </summary>
+    private static readonly Dictionary<uint, string[]> TypedAttributeVrs = new()
+    {
+        [0x0028_0002] = ["US"], // Samples per Pixel
+        [0x0028_0006] = ["US"], // Planar Configuration
+        [0x0028_0008] = ["IS"], // Number of Frames
+        [0x0028_0010] = ["US"], // Rows
+        [0x0028_0011] = ["US"], // Columns
+        [0x0028_0030] = ["DS"], // Pixel Spacing
+        [0x0028_0034] = ["IS"], // Pixel Aspect Ratio
+        [0x0028_0100] = ["US"], // Bits Allocated
+        [0x0028_0101] = ["US"], // Bits Stored
+        [0x0028_0102] = ["US"], // High Bit
+        [0x0028_0103] = ["US"], // Pixel Representation
+        [0x0028_1050] = ["DS"], // Window Center
+        [0x0028_1051] = ["DS"], // Window Width
+        [0x0028_1052] = ["DS"], // Rescale Intercept
+        [0x0028_1053] = ["DS"], // Rescale Slope
+        [0x0028_1101] = ["US", "SS"], // palette descriptors
+        [0x0028_1102] = ["US", "SS"],
+        [0x0028_1103] = ["US", "SS"],
+        [0x0018_1164] = ["DS"], // Imager Pixel Spacing
+        [0x0020_0032] = ["DS"], // Image Position (Patient)
+        [0x0020_0037] = ["DS"], // Image Orientation (Patient)
+    };
+
+    /// <summary>A top-level attribute the image reader reads as a typed value must carry its dictionary VR (UN passes, as in GDCM).</summary>
+    public static string? CheckAttributeVr(uint tag, string vr) =>
+        TypedAttributeVrs.TryGetValue(tag, out var expected) && vr != "UN" && !expected.Contains(vr)
+            ? $"({tag >> 16:X4},{tag & 0xFFFF:X4}) has VR {vr}, not {string.Join(" or ", expected)}"
+            : null;
+
+    /// <summary>GDCM asserts Planar Configuration is 0 or 1 when it sets it on the image.</summary>
+    public static string? CheckPlanarConfiguration(int? planarConfiguration) =>
+        planarConfiguration is { } value && value is not (0 or 1) ? $"Planar Configuration is {value}, not 0 or 1" : null;
+
+    /// <summary>
+    /// What follows the top-level Pixel Data (<paramref name="trailing"/>, possibly empty). GDCM goes on reading elements
+    /// there and asserts when the file ends inside an element header (4 to 7 bytes left) or an element runs past the end;
+    /// fewer than 4 bytes, zero padding of at least one header, or well-formed elements are read cleanly.
+    /// </summary>
+    public static string? CheckAfterPixelData(long trailing, bool allZero, string? malformed)
+    {
+        if (trailing < 4 || (allZero && trailing >= 8) || malformed is null)
+        {
+            return null;
+        }
+
+        return "bytes after the Pixel Data are not whole data elements";
+    }
+
+    public const string RleLossless = "1.2.840.10008.1.2.5";
+
+    /// <summary>
+    /// The pixel attributes GDCM's RLE codec asserts on before it decodes: 8, 16 or 32 bits allocated, and a frame that
+    /// is not empty (it divides the frame by the segment count).
+    /// </summary>
+    public static string? CheckRleAttributes(int? rows, int? columns, int? bitsAllocated)
+    {
+        if (bitsAllocated is not (8 or 16 or 32))
+        {
+            return $"RLE with {bitsAllocated?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} Bits Allocated, not 8, 16 or 32";
+        }
+
+        return rows is null or 0 || columns is null or 0 ? "RLE image with no Rows or Columns" : null;
+    }
+
+    /// <summary>
+    /// One RLE frame (PS3.5 Annex G) as GDCM's codec reads it, without keeping the output: a 64-byte header whose segment
+    /// count is one per byte of a sample (<paramref name="samples"/> x <paramref name="bitsAllocated"/> / 8) and whose
+    /// first offset is 64, then each segment from its offset decoding to exactly rows x columns bytes. GDCM asserts when
+    /// the first offset is not 64, when a segment decodes to more or fewer bytes, and when a run reads past the frame.
+    /// </summary>
+    public static string? CheckRleFrame(ReadOnlySpan<byte> frame, int rows, int columns, int samples, int bitsAllocated)
+    {
+        if (frame.Length < 64)
+        {
+            return "the RLE header is cut short";
+        }
+
+        var segments = BinaryPrimitives.ReadUInt32LittleEndian(frame);
+        var expected = samples * (bitsAllocated / 8);
+        if (segments != expected)
+        {
+            return $"the RLE header has {segments} segments, not {expected}";
+        }
+
+        if (BinaryPrimitives.ReadUInt32LittleEndian(frame[4..]) != 64)
+        {
+            return "the first RLE segment does not start after the header";
+        }
+
+        var segmentLength = (long)rows * columns;
+        for (var i = 0; i < segments; i++)
+        {
+            long position = BinaryPrimitives.ReadUInt32LittleEndian(frame[(4 + (4 * i))..]);
+            long decoded = 0;
+            while (decoded < segmentLength)
+            {
+                if (position >= frame.Length)
+                {
+                    return $"RLE segment {i + 1} runs past the end of its frame";
+                }
+
+                var control = (sbyte)frame[(int)position++];
+                if (control >= 0)
+                {
+                    // A literal run: the next control + 1 bytes.
+                    position += control + 1;
+                    decoded += control + 1;
+                    if (position > frame.Length)
+                    {
+                        return $"RLE segment {i + 1} runs past the end of its frame";
+                    }
+                }
+                else if (control != -128)
+                {
+                    // A replicate run: the next byte, 1 - control times.
+                    position++;
+                    decoded += 1 - control;
+                    if (position > frame.Length)
+                    {
+                        return $"RLE segment {i + 1} runs past the end of its frame";
+                    }
+                }
+            }
+
+            if (decoded != segmentLength)
+            {
+                return $"RLE segment {i + 1} decodes to {decoded} bytes, not {segmentLength}";
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The JPEG (ISO 10918) transfer syntaxes GDCM's JPEG codec decodes: 1.2.840.10008.1.2.4.50 to .66 and .70.</summary>
     public static bool IsJpegProcess(string? transferSyntax) =>
         transferSyntax is not null
@@ -199,6 +338,17 @@ internal sealed class DecodeFacts : IElementVisitor
 {
     public string? ShapeProblem { get; private set; }
 
+    public string? AttributeVrProblem { get; private set; }
+
+    public int? Rows { get; private set; }
+
+    public int? Columns { get; private set; }
+
+    public int? PlanarConfiguration { get; private set; }
+
+    /// <summary>Number of Frames as GDCM reads it; 1 when absent or not a number.</summary>
+    public int Frames { get; private set; } = 1;
+
     public int? SamplesPerPixel { get; private set; }
 
     public int? BitsAllocated { get; private set; }
@@ -220,8 +370,25 @@ internal sealed class DecodeFacts : IElementVisitor
             return;
         }
 
+        if (vr is not null && AttributeVrProblem is null)
+        {
+            AttributeVrProblem = GdcmPreCheck.CheckAttributeVr(tag, vr);
+        }
+
         switch (tag)
         {
+            case 0x0028_0006:
+                PlanarConfiguration = ReadUInt16(value, length);
+                break;
+            case 0x0028_0008:
+                Frames = ReadInteger(value, length) ?? 1;
+                break;
+            case 0x0028_0010:
+                Rows = ReadUInt16(value, length);
+                break;
+            case 0x0028_0011:
+                Columns = ReadUInt16(value, length);
+                break;
             case 0x0028_0002:
                 SamplesPerPixel = ReadUInt16(value, length);
                 break;
@@ -269,6 +436,87 @@ internal sealed class DecodeFacts : IElementVisitor
         }
 
         return [];
+    }
+
+    /// <summary>
+    /// Whether the encapsulated Pixel Data has a fragment after its Basic Offset Table: GDCM asserts when it asks for the
+    /// first fragment of a sequence that has none. True when the Pixel Data is not encapsulated.
+    /// </summary>
+    public bool HasFragmentAfterOffsetTable(Stream stream)
+    {
+        if (EncapsulatedPixelDataStart is not { } start)
+        {
+            return true;
+        }
+
+        stream.Position = start;
+        Span<byte> header = stackalloc byte[8];
+        for (var item = 0; item < 2; item++)
+        {
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || BinaryPrimitives.ReadUInt32LittleEndian(header) != 0xE000_FFFE)
+            {
+                return false;
+            }
+
+            stream.Seek(BinaryPrimitives.ReadUInt32LittleEndian(header[4..]), SeekOrigin.Current);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The fragments of the encapsulated Pixel Data after the Basic Offset Table, or null when there is none or they
+    /// hold more than <paramref name="maxBytes"/> together (then nothing is judged).
+    /// </summary>
+    public List<byte[]>? ReadFragments(Stream stream, long maxBytes)
+    {
+        if (EncapsulatedPixelDataStart is not { } start)
+        {
+            return null;
+        }
+
+        stream.Position = start;
+        var fragments = new List<byte[]>();
+        long total = 0;
+        Span<byte> header = stackalloc byte[8];
+        for (var item = 0; ; item++)
+        {
+            if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || BinaryPrimitives.ReadUInt32LittleEndian(header) != 0xE000_FFFE)
+            {
+                return fragments;
+            }
+
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            if (item == 0)
+            {
+                stream.Seek(length, SeekOrigin.Current);
+                continue;
+            }
+
+            total += length;
+            if (total > maxBytes)
+            {
+                return null;
+            }
+
+            var fragment = new byte[length];
+            stream.ReadExactly(fragment);
+            fragments.Add(fragment);
+        }
+    }
+
+    /// <summary>An IS value (leading and trailing spaces allowed), or null.</summary>
+    private static int? ReadInteger(Stream value, uint length)
+    {
+        if (length is 0 or > 16)
+        {
+            return null;
+        }
+
+        // The walk checks the length against the file only after this visit.
+        Span<byte> bytes = stackalloc byte[(int)length];
+        var read = value.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        return int.TryParse(System.Text.Encoding.ASCII.GetString(bytes[..read]).Trim(' ', '\0'), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : null;
     }
 
     private static int? ReadUInt16(Stream value, uint length)

@@ -114,6 +114,117 @@ public sealed class GdcmPreCheckTests : IDisposable
         Assert.Equal(expected, GdcmPreCheck.IsJpegProcess(transferSyntax));
     }
 
+    [Theory]
+    [InlineData(0x0028_0100u, "IS", "(0028,0100) has VR IS, not US")]
+    [InlineData(0x0028_0010u, "SS", "(0028,0010) has VR SS, not US")]
+    [InlineData(0x0028_1052u, "US", "(0028,1052) has VR US, not DS")]
+    [InlineData(0x0028_1101u, "OW", "(0028,1101) has VR OW, not US or SS")]
+    public void CheckAttributeVr_TypedAttributeWithOtherVr_Refused(uint tag, string vr, string reason)
+    {
+        Assert.Equal(reason, GdcmPreCheck.CheckAttributeVr(tag, vr));
+    }
+
+    [Theory]
+    [InlineData(0x0028_0100u, "US")]
+    [InlineData(0x0028_0100u, "UN")] // GDCM takes UN for any VR
+    [InlineData(0x0028_1101u, "SS")]
+    [InlineData(0x0028_0008u, "IS")]
+    [InlineData(0x0009_1001u, "LO")] // not one GDCM reads as a typed value
+    public void CheckAttributeVr_DictionaryVrOrUn_Passes(uint tag, string vr)
+    {
+        Assert.Null(GdcmPreCheck.CheckAttributeVr(tag, vr));
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    [InlineData(65023, false)]
+    public void CheckPlanarConfiguration_OnlyZeroOrOne_Passes(int? planarConfiguration, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckPlanarConfiguration(planarConfiguration) is null);
+    }
+
+    [Theory]
+    [InlineData(0, true, null, true)] // nothing after the Pixel Data
+    [InlineData(3, false, "the data set ends inside an element header", true)] // GDCM stops at the end of the file
+    [InlineData(4, true, "the data set ends inside an element header", false)]
+    [InlineData(7, true, "the data set ends inside an element header", false)]
+    [InlineData(8, true, "element (0000,0000) has no valid VR", true)] // zero padding: GDCM stops at tag (0000,0000)
+    [InlineData(12, false, "an element length (16) runs past the end of the data set", false)]
+    [InlineData(20, false, null, true)] // well-formed elements
+    public void CheckAfterPixelData_Trailing_RefusedOnlyWhereGdcmReadsIntoTheEnd(long trailing, bool allZero, string? malformed, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckAfterPixelData(trailing, allZero, malformed) is null);
+    }
+
+    [Theory]
+    [InlineData(2, 3, 7, "RLE with 7 Bits Allocated, not 8, 16 or 32")]
+    [InlineData(2, 3, 59912, "RLE with 59912 Bits Allocated, not 8, 16 or 32")]
+    [InlineData(2, 3, null, "RLE with no Bits Allocated, not 8, 16 or 32")]
+    [InlineData(0, 3, 8, "RLE image with no Rows or Columns")]
+    [InlineData(2, null, 16, "RLE image with no Rows or Columns")]
+    public void CheckRleAttributes_WhatTheCodecAssertsOn_Refused(int? rows, int? columns, int? bitsAllocated, string reason)
+    {
+        Assert.Equal(reason, GdcmPreCheck.CheckRleAttributes(rows, columns, bitsAllocated));
+    }
+
+    [Fact]
+    public void CheckRleFrame_WellFormedFrame_Passes()
+    {
+        // 2 x 3, one 8-bit sample: one segment of 6 bytes, as a literal run of 2 and a replicate run of 4.
+        Assert.Null(GdcmPreCheck.CheckRleFrame(RleFrame([[1, 10, 20, 0xFD, 7]]), 2, 3, 1, 8));
+        // 16 bits: two segments (high bytes, low bytes); a no-op -128 in between.
+        Assert.Null(GdcmPreCheck.CheckRleFrame(RleFrame([[0xFB, 0], [0x80, 0xFB, 9]]), 2, 3, 1, 16));
+    }
+
+    [Theory]
+    [InlineData(2, "the RLE header has 2 segments, not 1")]
+    [InlineData(0x1500_0003, "the RLE header has 352321539 segments, not 1")]
+    public void CheckRleFrame_SegmentCountNotOnePerSampleByte_Refused(int segments, string reason)
+    {
+        var frame = RleFrame([[0xFB, 0]]);
+        BinaryPrimitives.WriteInt32LittleEndian(frame, segments);
+
+        Assert.Equal(reason, GdcmPreCheck.CheckRleFrame(frame, 2, 3, 1, 8));
+    }
+
+    [Fact]
+    public void CheckRleFrame_FirstOffsetNot64_Refused()
+    {
+        var frame = RleFrame([[0xFB, 0]]);
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), 66);
+
+        Assert.Equal("the first RLE segment does not start after the header", GdcmPreCheck.CheckRleFrame(frame, 2, 3, 1, 8));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFA, 0 }, "RLE segment 1 decodes to 7 bytes, not 6")] // a run of 7 into 6
+    [InlineData(new byte[] { 0xFD, 0 }, "RLE segment 1 runs past the end of its frame")] // 4 of 6, then nothing
+    [InlineData(new byte[] { 5, 1, 2 }, "RLE segment 1 runs past the end of its frame")] // a literal of 6 with 2 bytes
+    [InlineData(new byte[] { 0xFB }, "RLE segment 1 runs past the end of its frame")] // a replicate run without its byte
+    public void CheckRleFrame_SegmentNotDecodingToItsLength_Refused(byte[] segment, string reason)
+    {
+        Assert.Equal(reason, GdcmPreCheck.CheckRleFrame(RleFrame([segment]), 2, 3, 1, 8));
+    }
+
+    [Fact]
+    public void CheckRleFrame_HeaderCutShort_Refused()
+    {
+        Assert.Equal("the RLE header is cut short", GdcmPreCheck.CheckRleFrame(new byte[40], 2, 3, 1, 8));
+    }
+
+    [Fact]
+    public void CheckRleFrame_DcmtkRgbFrame_Passes()
+    {
+        // rgb_rle.dcm: 2 x 3 RGB, 8 bits, one fragment after an empty offset table.
+        var dicom = File.ReadAllBytes(TestData.Fixture("rgb_rle.dcm"));
+        var header = dicom.AsSpan().IndexOf((byte[])[0x03, 0, 0, 0, 0x40, 0, 0, 0]);
+
+        Assert.Null(GdcmPreCheck.CheckRleFrame(dicom.AsSpan(header), 2, 3, 3, 8));
+    }
+
     // ---- JPEG headers ---------------------------------------------------------------------------------------------
 
     [Fact]
@@ -280,6 +391,17 @@ public sealed class GdcmPreCheckTests : IDisposable
         { "gdcm-samples-per-pixel-30.bin", "Samples per Pixel is 30, not 1 or 3" },
         { "gdcm-jpeg-bits-allocated-65288.bin", "Bits Allocated is 65288, more than a JPEG decoder takes (16)" },
         { "gdcm-jpeg-bits-allocated-1800.bin", "Bits Allocated is 1800, more than a JPEG decoder takes (16)" },
+        { "gdcm-bits-allocated-vr-is.bin", "(0028,0100) has VR IS, not US" },
+        { "gdcm-planar-configuration-1.bin", "Planar Configuration is 13568, not 0 or 1" },
+        { "gdcm-planar-configuration-2.bin", "Planar Configuration is 65023, not 0 or 1" },
+        { "gdcm-bytes-after-pixel-data.bin", "bytes after the Pixel Data are not whole data elements" },
+        { "gdcm-six-zero-bytes-after-pixel-data.bin", "bytes after the Pixel Data are not whole data elements" },
+        { "gdcm-element-past-end-after-pixel-data.bin", "bytes after the Pixel Data are not whole data elements" },
+        { "gdcm-rle-bits-allocated-59912.bin", "RLE with 59912 Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-bits-allocated-15880.bin", "RLE with 15880 Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-segment-count-1.bin", "the RLE header has 59139 segments, not 1" },
+        { "gdcm-rle-segment-count-2.bin", "the RLE header has 352321539 segments, not 1" },
+        { "gdcm-encapsulated-no-fragment.bin", "the encapsulated Pixel Data has no fragment after its offset table" },
     };
 
     // Each of these made GDCM abort the process before the pre-check; each must now be refused for its own reason.
@@ -327,6 +449,21 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     // ---- builders -------------------------------------------------------------------------------------------------
+
+    /// <summary>A 64-byte RLE header for the segments given, then the segments.</summary>
+    private static byte[] RleFrame(byte[][] segments)
+    {
+        var header = new byte[64];
+        BinaryPrimitives.WriteInt32LittleEndian(header, segments.Length);
+        var offset = 64;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4 + (4 * i)), offset);
+            offset += segments[i].Length;
+        }
+
+        return [.. header, .. segments.SelectMany(s => s)];
+    }
 
     private static string Regression(string name) => Path.Combine(Repo.Root, "tests", "Edge.Fuzz", "Regressions", "intake", name);
 
