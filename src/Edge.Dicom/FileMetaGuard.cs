@@ -11,7 +11,7 @@ namespace Edge.Dicom;
 /// found three (an Implicit VR meta group, an element length past the end of the file, a length that lands inside the
 /// next element). So the File Meta Information must walk as Explicit VR Little Endian (PS3.10), and the data set must
 /// walk in its transfer syntax with every length inside the file (the check the SCP runs on what it receives), up to
-/// the end of the pixel data. Nothing is decoded; big-endian and deflated data sets are left to GDCM.
+/// the end of the pixel data. Nothing is decoded; deflated data sets are left to GDCM.
 /// On the way it gathers what <see cref="GdcmPreCheck"/> needs to refuse the element shapes, pixel attributes and JPEG
 /// headers on which GDCM asserts (the twelve semantic findings of the same fuzzing).
 /// </summary>
@@ -46,7 +46,7 @@ internal static class FileMetaGuard
             {
                 null => LooksExplicit(head.AsSpan(meta.DataSetOffset)),
                 "1.2.840.10008.1.2" => false,
-                "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99" => (bool?)null,
+                "1.2.840.10008.1.2.1.99" => (bool?)null,
                 _ => true,
             };
             // GDCM reads one more tag after the meta group and asserts when the file ends there.
@@ -61,16 +61,18 @@ internal static class FileMetaGuard
             }
 
             stream.Position = meta.DataSetOffset;
-            var facts = new DecodeFacts();
-            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true, facts) is { } malformed)
+            var bigEndian = meta.TransferSyntax == "1.2.840.10008.1.2.2";
+            var facts = new DecodeFacts(bigEndian);
+            if (DataSetWalker.Check(stream, explicitVr.Value, stopAfterPixelData: true, facts, bigEndian) is { } malformed)
             {
                 // Without preamble or meta header nothing says the bytes were ever meant to be DICOM.
                 throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
             }
 
-            var refusal = CheckAfterPixelData(stream, explicitVr.Value, facts)
+            var refusal = CheckAfterPixelData(stream, explicitVr.Value, bigEndian, facts)
                 ?? facts.ShapeProblem
                 ?? facts.AttributeVrProblem
+                ?? facts.RecognitionCodeProblem
                 ?? (facts.HasFragmentAfterOffsetTable(stream) ? null : "the encapsulated Pixel Data has no fragment after its offset table")
                 ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, meta.TransferSyntax)
                 ?? GdcmPreCheck.CheckPlanarConfiguration(facts.PlanarConfiguration)
@@ -88,7 +90,7 @@ internal static class FileMetaGuard
     }
 
     /// <summary>The walk stopped at the end of the top-level Pixel Data: what follows must not leave GDCM inside an element.</summary>
-    private static string? CheckAfterPixelData(Stream stream, bool explicitVr, DecodeFacts facts)
+    private static string? CheckAfterPixelData(Stream stream, bool explicitVr, bool bigEndian, DecodeFacts facts)
     {
         var trailing = stream.Length - stream.Position;
         if (trailing <= 0)
@@ -106,7 +108,7 @@ internal static class FileMetaGuard
         }
 
         stream.Position = start;
-        return GdcmPreCheck.CheckAfterPixelData(trailing, allZero, DataSetWalker.Check(stream, explicitVr, visitor: facts));
+        return GdcmPreCheck.CheckAfterPixelData(trailing, allZero, DataSetWalker.Check(stream, explicitVr, visitor: facts, bigEndian: bigEndian));
     }
 
     /// <summary>RLE frames as GDCM decodes them: one frame is all fragments end to end; several are one fragment each.</summary>

@@ -43,8 +43,8 @@ internal static class GdcmPreCheck
 
     /// <summary>
     /// Pixel attributes GDCM asserts on: PixelFormat takes only 1, 3 or 4 samples per pixel (we screen 1 or 3), its codecs
-    /// assert Bits Stored equals Bits Allocated whenever 8 are allocated, and the JPEG codec has no decoder for more
-    /// than 16 bits allocated. Absent attributes take GDCM's defaults and pass.
+    /// assert Bits Stored equals Bits Allocated whenever 8 are allocated and clear unused bits only in 16-bit words, and
+    /// the JPEG codec has no decoder for more than 16 bits allocated. Absent attributes take GDCM's defaults and pass.
     /// </summary>
     public static string? CheckPixelAttributes(int? samplesPerPixel, int? bitsAllocated, int? bitsStored, string? transferSyntax)
     {
@@ -62,6 +62,17 @@ internal static class GdcmPreCheck
         if (IsJpegProcess(transferSyntax) && bitsAllocated > 16)
         {
             return $"Bits Allocated is {bitsAllocated}, more than a JPEG decoder takes (16)";
+        }
+
+        if (transferSyntax == RleLossless && CheckRleAttributes(1, 1, bitsAllocated) is { } rle)
+        {
+            return rle;
+        }
+
+        // With fewer bits stored than allocated GDCM clears the unused bits, which it can do only in 16-bit words.
+        if (bitsAllocated is { } allocated && allocated is not (8 or 16) && bitsStored >= 1 && bitsStored < allocated)
+        {
+            return $"Bits Stored is {bitsStored} with {allocated} Bits Allocated";
         }
 
         return null;
@@ -101,6 +112,27 @@ internal static class GdcmPreCheck
         TypedAttributeVrs.TryGetValue(tag, out var expected) && vr != "UN" && !expected.Contains(vr)
             ? $"({tag >> 16:X4},{tag & 0xFFFF:X4}) has VR {vr}, not {string.Join(" or ", expected)}"
             : null;
+
+    /// <summary>
+    /// Recognition Code (0008,0010), retired with ACR-NEMA: when it is present and not empty GDCM reads it as text and
+    /// asserts it starts "ACR-NEMA", "ACRNEMA" or "MIPS 2.0"; as a sequence it has no text to read.
+    /// </summary>
+    public static string? CheckRecognitionCode(string vr, uint length, ReadOnlySpan<byte> start)
+    {
+        if (length == 0)
+        {
+            return null;
+        }
+
+        if (vr == "SQ" || length == 0xFFFF_FFFF)
+        {
+            return "Recognition Code (0008,0010) is a sequence";
+        }
+
+        return start.StartsWith("ACR-NEMA"u8) || start.StartsWith("ACRNEMA"u8) || start.StartsWith("MIPS 2.0"u8)
+            ? null
+            : "Recognition Code (0008,0010) is not an ACR-NEMA one";
+    }
 
     /// <summary>GDCM asserts Planar Configuration is 0 or 1 when it sets it on the image.</summary>
     public static string? CheckPlanarConfiguration(int? planarConfiguration) =>
@@ -334,9 +366,11 @@ internal static class GdcmPreCheck
 /// What <see cref="GdcmPreCheck"/> needs from a data set, gathered during the structural walk: the first element shape
 /// GDCM would assert on, the top-level pixel attributes, and where the top-level encapsulated Pixel Data starts.
 /// </summary>
-internal sealed class DecodeFacts : IElementVisitor
+internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
 {
     public string? ShapeProblem { get; private set; }
+
+    public string? RecognitionCodeProblem { get; private set; }
 
     public string? AttributeVrProblem { get; private set; }
 
@@ -377,6 +411,9 @@ internal sealed class DecodeFacts : IElementVisitor
 
         switch (tag)
         {
+            case 0x0008_0010:
+                RecognitionCodeProblem = GdcmPreCheck.CheckRecognitionCode(vr ?? "SH", length, ReadStart(value, length));
+                break;
             case 0x0028_0006:
                 PlanarConfiguration = ReadUInt16(value, length);
                 break;
@@ -505,6 +542,13 @@ internal sealed class DecodeFacts : IElementVisitor
         }
     }
 
+    /// <summary>The first 8 bytes of a value (fewer when it is shorter); none for an undefined length.</summary>
+    private static byte[] ReadStart(Stream value, uint length)
+    {
+        var start = new byte[length == 0xFFFF_FFFF ? 0 : Math.Min(length, 8)];
+        return start[..value.ReadAtLeast(start, start.Length, throwOnEndOfStream: false)];
+    }
+
     /// <summary>An IS value (leading and trailing spaces allowed), or null.</summary>
     private static int? ReadInteger(Stream value, uint length)
     {
@@ -519,9 +563,14 @@ internal sealed class DecodeFacts : IElementVisitor
         return int.TryParse(System.Text.Encoding.ASCII.GetString(bytes[..read]).Trim(' ', '\0'), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : null;
     }
 
-    private static int? ReadUInt16(Stream value, uint length)
+    private int? ReadUInt16(Stream value, uint length)
     {
         Span<byte> bytes = stackalloc byte[2];
-        return length >= 2 && value.ReadAtLeast(bytes, 2, throwOnEndOfStream: false) == 2 ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : null;
+        if (length < 2 || value.ReadAtLeast(bytes, 2, throwOnEndOfStream: false) < 2)
+        {
+            return null;
+        }
+
+        return bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes);
     }
 }

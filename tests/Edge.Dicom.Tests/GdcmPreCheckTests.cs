@@ -90,13 +90,35 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     [Theory]
+    [InlineData(32, 8)]
+    [InlineData(32, 31)]
+    [InlineData(12, 10)]
+    public void CheckPixelAttributes_FewerStoredThanAllocatedOutside8And16_Refused(int bitsAllocated, int bitsStored)
+    {
+        Assert.Equal($"Bits Stored is {bitsStored} with {bitsAllocated} Bits Allocated", GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, bitsStored, ExplicitLittle));
+    }
+
+    [Theory]
+    [InlineData("SH", 0u, "", true)]
+    [InlineData("SH", 12u, "ACR-NEMA", true)]
+    [InlineData("SH", 8u, "ACRNEMA ", true)]
+    [InlineData("SH", 8u, "MIPS 2.0", true)]
+    [InlineData("UI", 26u, "1.2.840.", false)]
+    [InlineData("SQ", 16u, "", false)]
+    [InlineData("UN", 0xFFFF_FFFFu, "", false)]
+    public void CheckRecognitionCode_OnlyAcrNemaText_Passes(string vr, uint length, string start, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckRecognitionCode(vr, length, Encoding.ASCII.GetBytes(start)) is null);
+    }
+
+    [Theory]
     [InlineData(17)]
     [InlineData(1800)]
     [InlineData(65288)]
     public void CheckPixelAttributes_JpegWithMoreThanSixteenBitsAllocated_Refused(int bitsAllocated)
     {
         Assert.Equal($"Bits Allocated is {bitsAllocated}, more than a JPEG decoder takes (16)", GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, 8, JpegLossless));
-        Assert.Null(GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, 8, "1.2.840.10008.1.2.4.90")); // not the JPEG codec's
+        Assert.Null(GdcmPreCheck.CheckPixelAttributes(1, bitsAllocated, bitsAllocated, "1.2.840.10008.1.2.4.90")); // not the JPEG codec's
     }
 
     [Theory]
@@ -402,7 +424,34 @@ public sealed class GdcmPreCheckTests : IDisposable
         { "gdcm-rle-segment-count-1.bin", "the RLE header has 59139 segments, not 1" },
         { "gdcm-rle-segment-count-2.bin", "the RLE header has 352321539 segments, not 1" },
         { "gdcm-encapsulated-no-fragment.bin", "the encapsulated Pixel Data has no fragment after its offset table" },
+        { "gdcm-bits-stored-below-32-allocated.bin", "Bits Stored is 8 with 32 Bits Allocated" },
+        { "gdcm-recognition-code-not-acr-nema.bin", "Recognition Code (0008,0010) is not an ACR-NEMA one" },
     };
+
+    [Fact]
+    public void Read_FuzzFindingBigEndianCutShort_RefusedAsMalformed()
+    {
+        // Explicit VR Big Endian used to be left to GDCM unwalked; it asserted on this one's broken element header.
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(Regression("gdcm-big-endian-cut-short.bin")));
+
+        Assert.StartsWith("DICOM data set is malformed (", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_BigEndianFileWithSevenBitsStoredInEight_RefusedWithBigEndianValues()
+    {
+        // The attributes are read in the data set's byte order: 8 and 7 here, 2048 and 1792 if read little-endian.
+        byte[] dataSet =
+        [
+            .. BigEndianUShort(0x0028, 0x0002, 1), .. BigEndianUShort(0x0028, 0x0010, 2), .. BigEndianUShort(0x0028, 0x0011, 3),
+            .. BigEndianUShort(0x0028, 0x0100, 8), .. BigEndianUShort(0x0028, 0x0101, 7),
+            0x7F, 0xE0, 0x00, 0x10, (byte)'O', (byte)'B', 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0,
+        ];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile("1.2.840.10008.1.2.2", dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely (Bits Stored is 7 with 8 Bits Allocated).", error.Message);
+    }
 
     // Each of these made GDCM abort the process before the pre-check; each must now be refused for its own reason.
     [Theory]
@@ -523,6 +572,9 @@ public sealed class GdcmPreCheckTests : IDisposable
 
         return header;
     }
+
+    private static byte[] BigEndianUShort(ushort group, ushort element, ushort value) =>
+        [(byte)(group >> 8), (byte)group, (byte)(element >> 8), (byte)element, (byte)'U', (byte)'S', 0, 2, (byte)(value >> 8), (byte)value];
 
     private static byte[] UShort(ushort value)
     {
