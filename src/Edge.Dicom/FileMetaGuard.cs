@@ -12,8 +12,9 @@ namespace Edge.Dicom;
 /// next element). So the File Meta Information must walk as Explicit VR Little Endian (PS3.10), and the data set must
 /// walk in its transfer syntax with every length inside the file (the check the SCP runs on what it receives), up to
 /// the end of the pixel data. Nothing is decoded; deflated data sets are left to GDCM.
-/// On the way it gathers what <see cref="GdcmPreCheck"/> needs to refuse the element shapes, pixel attributes and JPEG
-/// headers on which GDCM asserts (the twelve semantic findings of the same fuzzing).
+/// On the way it gathers what <see cref="GdcmPreCheck"/> needs to refuse the element shapes, attributes and compressed
+/// frame headers on which GDCM asserts (the semantic findings of the same fuzzing), and it checks what follows the
+/// pixel data, where GDCM goes on reading.
 /// </summary>
 internal static class FileMetaGuard
 {
@@ -28,7 +29,7 @@ internal static class FileMetaGuard
     /// <summary>RLE pixel data is read whole to follow its runs; beyond this (no radiograph comes near) it is left unjudged.</summary>
     private const long MaxRleBytes = 512L * 1024 * 1024;
 
-    /// <exception cref="ImageReadException">The file's meta information or data set is malformed.</exception>
+    /// <exception cref="ImageReadException">The file's meta information or data set is malformed, or holds what GDCM would abort on.</exception>
     public static void Check(string path)
     {
         try
