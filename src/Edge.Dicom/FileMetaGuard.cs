@@ -70,15 +70,18 @@ internal static class FileMetaGuard
                 throw new ImageReadException(meta.DataSetOffset == 0 ? "Not a DICOM file (or the file is damaged)." : $"DICOM data set is malformed ({malformed}).");
             }
 
-            var refusal = CheckAfterPixelData(stream, explicitVr.Value, bigEndian, facts)
+            var afterPixelData = CheckAfterPixelData(stream, explicitVr.Value, bigEndian, facts);
+            var transferSyntax = meta.TransferSyntax ?? facts.DataSetTransferSyntax;
+            var refusal = afterPixelData
                 ?? facts.ShapeProblem
                 ?? facts.AttributeVrProblem
+                ?? facts.DuplicateProblem
                 ?? facts.RecognitionCodeProblem
                 ?? (facts.HasFragmentAfterOffsetTable(stream) ? null : "the encapsulated Pixel Data has no fragment after its offset table")
-                ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, meta.TransferSyntax)
+                ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, transferSyntax)
                 ?? GdcmPreCheck.CheckPlanarConfiguration(facts.PlanarConfiguration)
-                ?? (GdcmPreCheck.IsJpegProcess(meta.TransferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes)) : null)
-                ?? (meta.TransferSyntax == GdcmPreCheck.RleLossless ? CheckRle(stream, facts) : null);
+                ?? (GdcmPreCheck.IsJpegProcess(transferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes), facts.BitsAllocated) : null)
+                ?? (transferSyntax == GdcmPreCheck.RleLossless ? CheckRle(stream, facts) : null);
             if (refusal is not null)
             {
                 throw new ImageReadException($"DICOM file cannot be decoded safely ({refusal}).");

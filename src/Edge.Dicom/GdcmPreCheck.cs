@@ -87,6 +87,7 @@ internal static class GdcmPreCheck
         [0x0028_0002] = ["US"], // Samples per Pixel
         [0x0028_0006] = ["US"], // Planar Configuration
         [0x0028_0008] = ["IS"], // Number of Frames
+        [0x0028_0009] = ["AT"], // Frame Increment Pointer
         [0x0028_0010] = ["US"], // Rows
         [0x0028_0011] = ["US"], // Columns
         [0x0028_0030] = ["DS"], // Pixel Spacing
@@ -249,12 +250,15 @@ internal static class GdcmPreCheck
     /// The JPEG header GDCM's codec reads (SOI up to the first SOS), as far as it is in <paramref name="codestream"/>.
     /// GDCM asserts on any libjpeg warning while reading it (bytes other than a marker between segments, a JFIF major
     /// version other than 1, an Adobe colour transform it does not know), on component counts it has no colour space for
-    /// (only 1 or 3 pass here), on a lossy precision other than 8 or 12 and on a lossless one outside 2 to 16.
+    /// (only 1 or 3 pass here), on a lossy precision other than 8 or 12, and on a lossless one below 8 or above what
+    /// the libjpeg build chosen by <paramref name="bitsAllocated"/> takes.
     /// Anything libjpeg itself refuses with an error (no SOI, bad lengths, unsupported processes) fails cleanly and is
     /// left to it. A header that runs past the bytes given is not judged.
     /// </summary>
-    public static string? CheckJpegHeader(ReadOnlySpan<byte> codestream)
+    public static string? CheckJpegHeader(ReadOnlySpan<byte> codestream, int? bitsAllocated = 8)
     {
+        // GDCM picks its 8, 12 or 16-bit libjpeg build from Bits Allocated.
+        var codecBits = bitsAllocated is null or <= 8 ? 8 : bitsAllocated <= 12 ? 12 : 16;
         if (codestream.Length < 2 || codestream[0] != 0xFF || codestream[1] != 0xD8)
         {
             return null;
@@ -332,6 +336,13 @@ internal static class GdcmPreCheck
                     return $"the JPEG frame header has a sample precision of {precision} bits";
                 }
 
+                // Lossless: more bits than the chosen build takes is a libjpeg warning; fewer than 8 gives GDCM an 8-bit
+                // pixel format with fewer bits stored, on which its codec asserts.
+                if (lossless && (precision < 8 || precision > codecBits))
+                {
+                    return $"the JPEG lossless precision of {precision} bits does not fit {codecBits}-bit decoding (Bits Allocated {bitsAllocated?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "absent"})";
+                }
+
                 if (components is not (1 or 3))
                 {
                     return $"the JPEG frame header has {components} components, not 1 or 3";
@@ -372,6 +383,12 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
 
     public string? RecognitionCodeProblem { get; private set; }
 
+    /// <summary>A pixel-description attribute that occurs twice at the top level (which one GDCM keeps is its own affair).</summary>
+    public string? DuplicateProblem { get; private set; }
+
+    /// <summary>A (0002,0010) found among the top-level elements: GDCM honours one even where the meta group is not at its place.</summary>
+    public string? DataSetTransferSyntax { get; private set; }
+
     public string? AttributeVrProblem { get; private set; }
 
     public int? Rows { get; private set; }
@@ -388,6 +405,8 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
     public int? BitsAllocated { get; private set; }
 
     public int? BitsStored { get; private set; }
+
+    private readonly HashSet<uint> seenPixelAttributes = [];
 
     /// <summary>Offset of the first item (the Basic Offset Table) of the top-level encapsulated Pixel Data, or null.</summary>
     public long? EncapsulatedPixelDataStart { get; private set; }
@@ -409,8 +428,17 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
             AttributeVrProblem = GdcmPreCheck.CheckAttributeVr(tag, vr);
         }
 
+        if ((tag >> 16) == 0x0028 && (tag & 0xFFFF) < 0x0200 && !seenPixelAttributes.Add(tag))
+        {
+            DuplicateProblem ??= $"({tag >> 16:X4},{tag & 0xFFFF:X4}) occurs twice";
+        }
+
         switch (tag)
         {
+            case 0x0002_0010 when DataSetTransferSyntax is null && length is > 0 and <= 64:
+                var uid = new byte[length];
+                DataSetTransferSyntax = System.Text.Encoding.ASCII.GetString(uid[..value.ReadAtLeast(uid, uid.Length, throwOnEndOfStream: false)]).TrimEnd('\0', ' ');
+                break;
             case 0x0008_0010:
                 RecognitionCodeProblem = GdcmPreCheck.CheckRecognitionCode(vr ?? "SH", length, ReadStart(value, length));
                 break;

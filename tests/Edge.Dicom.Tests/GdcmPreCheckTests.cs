@@ -151,6 +151,7 @@ public sealed class GdcmPreCheckTests : IDisposable
     [InlineData(0x0028_0100u, "UN")] // GDCM takes UN for any VR
     [InlineData(0x0028_1101u, "SS")]
     [InlineData(0x0028_0008u, "IS")]
+    [InlineData(0x0028_0009u, "AT")]
     [InlineData(0x0009_1001u, "LO")] // not one GDCM reads as a typed value
     public void CheckAttributeVr_DictionaryVrOrUn_Passes(uint tag, string vr)
     {
@@ -289,13 +290,36 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     [Theory]
+    [InlineData(7, 16)]
+    [InlineData(2, 8)]
+    [InlineData(9, 8)]
+    [InlineData(14, 8)]
+    [InlineData(13, 12)]
+    [InlineData(16, 12)]
+    public void CheckJpegHeader_LosslessPrecisionOutsideTheBuildForBitsAllocated_Refused(byte precision, int bitsAllocated)
+    {
+        Assert.StartsWith($"the JPEG lossless precision of {precision} bits does not fit", GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC3, precision, 1)), bitsAllocated), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(12, 12)]
+    [InlineData(12, 16)]
+    [InlineData(16, 16)]
+    [InlineData(8, 16)]
+    public void CheckJpegHeader_LosslessPrecisionTheBuildTakes_Passes(byte precision, int bitsAllocated)
+    {
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(0xC3, precision, 1)), bitsAllocated));
+    }
+
+    [Theory]
     [InlineData(0xC0, 12)]
     [InlineData(0xC1, 8)]
-    [InlineData(0xC3, 2)]
+    [InlineData(0xC3, 8)]
     [InlineData(0xC3, 16)]
     public void CheckJpegHeader_PrecisionTheCodecTakes_Passes(byte sof, byte precision)
     {
-        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(sof, precision, 1))));
+        Assert.Null(GdcmPreCheck.CheckJpegHeader(Jpeg(Sof(sof, precision, 1)), bitsAllocated: 16));
     }
 
     [Theory]
@@ -426,7 +450,43 @@ public sealed class GdcmPreCheckTests : IDisposable
         { "gdcm-encapsulated-no-fragment.bin", "the encapsulated Pixel Data has no fragment after its offset table" },
         { "gdcm-bits-stored-below-32-allocated.bin", "Bits Stored is 8 with 32 Bits Allocated" },
         { "gdcm-recognition-code-not-acr-nema.bin", "Recognition Code (0008,0010) is not an ACR-NEMA one" },
+        { "gdcm-frame-increment-pointer-vr-cs.bin", "(0028,0009) has VR CS, not AT" },
+        { "gdcm-jpeg-lossless-precision-14-in-8-bits.bin", "the JPEG lossless precision of 14 bits does not fit 8-bit decoding (Bits Allocated 8)" },
+        { "gdcm-jpeg-lossless-precision-7.bin", "the JPEG lossless precision of 7 bits does not fit 8-bit decoding (Bits Allocated 8)" },
+        { "gdcm-planar-configuration-twice.bin", "(0028,0006) occurs twice" },
+        { "gdcm-rle-no-bits-allocated-meta-out-of-place-1.bin", "RLE with no Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-no-bits-allocated-meta-out-of-place-2.bin", "RLE with no Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-no-bits-allocated-meta-out-of-place-3.bin", "RLE with no Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-bits-allocated-0-meta-out-of-place-1.bin", "RLE with 0 Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-rle-bits-allocated-0-meta-out-of-place-2.bin", "RLE with 0 Bits Allocated, not 8, 16 or 32" },
     };
+
+    [Fact]
+    public void Read_MetaGroupOutOfPlace_TransferSyntaxStillTakenFromIt()
+    {
+        // Meta elements after a (000E,0000) are data set elements to the walk; GDCM still honours their (0002,0010).
+        byte[] dataSet =
+        [
+            .. Element(0x000E, 0x0000, "UL", [4, 0, 0, 0]), .. Element(0x0002, 0x0010, "UI", Encoding.ASCII.GetBytes(JpegLossless)),
+            .. ImageAttributes(1, 8, 8), .. Header(0x7FE0, 0x0010, "OB", 0xFFFF_FFFF), .. Encapsulated(Jpeg(Sof(0xC3, 8, 1), [0x13])),
+        ];
+        var path = temp.Combine("out-of-place.dcm");
+        File.WriteAllBytes(path, [.. new byte[128], .. "DICM"u8, .. dataSet]);
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(path));
+
+        Assert.Equal("DICOM file cannot be decoded safely (the JPEG header has bytes that are not a marker between its segments).", error.Message);
+    }
+
+    [Fact]
+    public void Read_PixelAttributeTwice_Refused()
+    {
+        byte[] dataSet = [.. ImageAttributes(1, 8, 8), .. Element(0x0028, 0x0101, "US", UShort(8)), .. Element(0x7FE0, 0x0010, "OB", new byte[6])];
+
+        var error = Assert.Throws<ImageReadException>(() => DicomFileReader.Read(WriteFile(ExplicitLittle, dataSet)));
+
+        Assert.Equal("DICOM file cannot be decoded safely ((0028,0101) occurs twice).", error.Message);
+    }
 
     [Fact]
     public void Read_FuzzFindingBigEndianCutShort_RefusedAsMalformed()
