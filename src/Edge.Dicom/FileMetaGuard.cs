@@ -78,8 +78,10 @@ internal static class FileMetaGuard
                 ?? facts.DuplicateProblem
                 ?? facts.RecognitionCodeProblem
                 ?? (facts.HasFragmentAfterOffsetTable(stream) ? null : "the encapsulated Pixel Data has no fragment after its offset table")
-                ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, transferSyntax)
                 ?? GdcmPreCheck.CheckPlanarConfiguration(facts.PlanarConfiguration)
+                ?? GdcmPreCheck.CheckDimensions(facts.HasPixelData, facts.Rows, facts.Columns)
+                ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, transferSyntax)
+                ?? GdcmPreCheck.CheckScalarType(facts.HasPixelData, facts.BitsAllocated, facts.PixelRepresentation)
                 ?? (GdcmPreCheck.IsJpegProcess(transferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes), facts.BitsAllocated) : null)
                 ?? (transferSyntax == GdcmPreCheck.RleLossless ? CheckRle(stream, facts) : null);
             if (refusal is not null)

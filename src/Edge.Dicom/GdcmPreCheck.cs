@@ -135,6 +135,30 @@ internal static class GdcmPreCheck
             : "Recognition Code (0008,0010) is not an ACR-NEMA one";
     }
 
+    /// <summary>
+    /// Rows and Columns of an image: GDCM reads encapsulated pixel data without them (it hopes the codestream says) and
+    /// then asserts the image fits the transfer syntax; uncompressed, it gives up cleanly, so refusing both is the same.
+    /// </summary>
+    public static string? CheckDimensions(bool hasPixelData, int? rows, int? columns) =>
+        hasPixelData && (rows is null or 0 || columns is null or 0) ? "Pixel Data without Rows or Columns" : null;
+
+    /// <summary>
+    /// Bits Allocated and Pixel Representation as GDCM turns them into a scalar type: without Bits Allocated it keeps 8
+    /// bits stored in 0 allocated, and signed samples of a width it has no type for (1 bit, or anything but 8, 12, 16,
+    /// 32 or 64) fall off the end of its type list; both assert.
+    /// </summary>
+    public static string? CheckScalarType(bool hasPixelData, int? bitsAllocated, int? pixelRepresentation)
+    {
+        if (hasPixelData && bitsAllocated is null or 0)
+        {
+            return "Pixel Data without Bits Allocated";
+        }
+
+        return pixelRepresentation is { } representation && representation != 0 && bitsAllocated is not (null or 8 or 12 or 16 or 32 or 64)
+            ? $"signed samples of {bitsAllocated} bits"
+            : null;
+    }
+
     /// <summary>GDCM asserts Planar Configuration is 0 or 1 when it sets it on the image.</summary>
     public static string? CheckPlanarConfiguration(int? planarConfiguration) =>
         planarConfiguration is { } value && value is not (0 or 1) ? $"Planar Configuration is {value}, not 0 or 1" : null;
@@ -406,7 +430,11 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
 
     public int? BitsStored { get; private set; }
 
+    public int? PixelRepresentation { get; private set; }
+
     private readonly HashSet<uint> seenPixelAttributes = [];
+
+    public bool HasPixelData { get; private set; }
 
     /// <summary>Offset of the first item (the Basic Offset Table) of the top-level encapsulated Pixel Data, or null.</summary>
     public long? EncapsulatedPixelDataStart { get; private set; }
@@ -463,8 +491,16 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
             case 0x0028_0101:
                 BitsStored = ReadUInt16(value, length);
                 break;
-            case GdcmPreCheck.PixelDataTag when length == 0xFFFF_FFFF:
-                EncapsulatedPixelDataStart = value.Position;
+            case 0x0028_0103:
+                PixelRepresentation = ReadUInt16(value, length);
+                break;
+            case GdcmPreCheck.PixelDataTag:
+                HasPixelData = true;
+                if (length == 0xFFFF_FFFF)
+                {
+                    EncapsulatedPixelDataStart = value.Position;
+                }
+
                 break;
         }
     }

@@ -159,6 +159,32 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     [Theory]
+    [InlineData(true, 8, 0, true)]
+    [InlineData(true, 16, 1, true)]
+    [InlineData(true, 1, 0, true)]
+    [InlineData(false, null, null, true)]
+    [InlineData(true, null, 0, false)]
+    [InlineData(true, 0, 0, false)]
+    [InlineData(true, 1, 1, false)]
+    [InlineData(true, 24, 1, false)]
+    public void CheckScalarType_TypesGdcmHas_Pass(bool hasPixelData, int? bitsAllocated, int? pixelRepresentation, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckScalarType(hasPixelData, bitsAllocated, pixelRepresentation) is null);
+    }
+
+    [Theory]
+    [InlineData(true, 2, 3, true)]
+    [InlineData(false, null, null, true)] // not an image: GDCM says so itself
+    [InlineData(true, 2, null, false)]
+    [InlineData(true, null, 3, false)]
+    [InlineData(true, 0, 3, false)]
+    [InlineData(true, 2, 0, false)]
+    public void CheckDimensions_PixelDataNeedsRowsAndColumns(bool hasPixelData, int? rows, int? columns, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckDimensions(hasPixelData, rows, columns) is null);
+    }
+
+    [Theory]
     [InlineData(null, true)]
     [InlineData(0, true)]
     [InlineData(1, true)]
@@ -459,6 +485,10 @@ public sealed class GdcmPreCheckTests : IDisposable
         { "gdcm-rle-no-bits-allocated-meta-out-of-place-3.bin", "RLE with no Bits Allocated, not 8, 16 or 32" },
         { "gdcm-rle-bits-allocated-0-meta-out-of-place-1.bin", "RLE with 0 Bits Allocated, not 8, 16 or 32" },
         { "gdcm-rle-bits-allocated-0-meta-out-of-place-2.bin", "RLE with 0 Bits Allocated, not 8, 16 or 32" },
+        { "gdcm-jpeg-without-columns.bin", "Pixel Data without Rows or Columns" },
+        { "gdcm-jpeg-without-rows.bin", "Pixel Data without Rows or Columns" },
+        { "gdcm-no-bits-allocated.bin", "Pixel Data without Bits Allocated" },
+        { "gdcm-signed-single-bit.bin", "signed samples of 1 bits" },
     };
 
     [Fact]
