@@ -82,6 +82,9 @@ internal static class FileMetaGuard
                 ?? GdcmPreCheck.CheckDimensions(facts.HasPixelData, facts.Rows, facts.Columns)
                 ?? GdcmPreCheck.CheckPixelAttributes(facts.SamplesPerPixel, facts.BitsAllocated, facts.BitsStored, transferSyntax)
                 ?? GdcmPreCheck.CheckScalarType(facts.HasPixelData, facts.BitsAllocated, facts.PixelRepresentation)
+                ?? (IsNative(transferSyntax) && facts.NativePixelDataLength is { } pixelBytes
+                    ? GdcmPreCheck.CheckNativePixelData(pixelBytes, facts.Rows!.Value, facts.Columns!.Value, facts.SamplesPerPixel ?? 1, facts.BitsAllocated!.Value, facts.Frames)
+                    : null)
                 ?? (GdcmPreCheck.IsJpegProcess(transferSyntax) ? GdcmPreCheck.CheckJpegHeader(facts.ReadFirstFragment(stream, MaxJpegHeaderBytes), facts.BitsAllocated) : null)
                 ?? (transferSyntax == GdcmPreCheck.RleLossless ? CheckRle(stream, facts) : null);
             if (refusal is not null)
@@ -116,6 +119,9 @@ internal static class FileMetaGuard
         stream.Position = start;
         return GdcmPreCheck.CheckAfterPixelData(trailing, allZero, DataSetWalker.Check(stream, explicitVr, visitor: facts, bigEndian: bigEndian));
     }
+
+    /// <summary>Uncompressed transfer syntaxes (and none: old files without meta information are uncompressed).</summary>
+    private static bool IsNative(string? transferSyntax) => transferSyntax is null or "1.2.840.10008.1.2" or "1.2.840.10008.1.2.1" or "1.2.840.10008.1.2.2";
 
     /// <summary>RLE frames as GDCM decodes them: one frame is all fragments end to end; several are one fragment each.</summary>
     private static string? CheckRle(Stream stream, DecodeFacts facts)

@@ -159,6 +159,23 @@ internal static class GdcmPreCheck
             : null;
     }
 
+    /// <summary>
+    /// Uncompressed Pixel Data of <paramref name="length"/> bytes: GDCM copies a whole image out of it without checking
+    /// that it is there (a short one crashed it), and unpacks 12 bits allocated three bytes at a time, asserting the
+    /// length divides.
+    /// </summary>
+    public static string? CheckNativePixelData(long length, int rows, int columns, int samples, int bitsAllocated, int frames)
+    {
+        if (bitsAllocated == 12)
+        {
+            return length % 3 == 0 ? null : $"12-bit packed Pixel Data of {length} bytes, not a multiple of 3";
+        }
+
+        var bits = (long)rows * columns * Math.Max(samples, 1) * Math.Max(frames, 1) * bitsAllocated;
+        var needed = (bits + 7) / 8;
+        return length < needed ? $"Pixel Data holds {length} bytes, the image needs {needed}" : null;
+    }
+
     /// <summary>GDCM asserts Planar Configuration is 0 or 1 when it sets it on the image.</summary>
     public static string? CheckPlanarConfiguration(int? planarConfiguration) =>
         planarConfiguration is { } value && value is not (0 or 1) ? $"Planar Configuration is {value}, not 0 or 1" : null;
@@ -436,6 +453,9 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
 
     public bool HasPixelData { get; private set; }
 
+    /// <summary>The length of top-level Pixel Data that is not encapsulated, or null.</summary>
+    public long? NativePixelDataLength { get; private set; }
+
     /// <summary>Offset of the first item (the Basic Offset Table) of the top-level encapsulated Pixel Data, or null.</summary>
     public long? EncapsulatedPixelDataStart { get; private set; }
 
@@ -499,6 +519,10 @@ internal sealed class DecodeFacts(bool bigEndian = false) : IElementVisitor
                 if (length == 0xFFFF_FFFF)
                 {
                     EncapsulatedPixelDataStart = value.Position;
+                }
+                else
+                {
+                    NativePixelDataLength = length;
                 }
 
                 break;

@@ -159,6 +159,20 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     [Theory]
+    [InlineData(12, 12, 2, 4, 1, 1, true)] // 8 pixels packed in 12 bytes
+    [InlineData(16, 12, 2, 4, 1, 1, false)]
+    [InlineData(16, 16, 2, 4, 1, 1, true)]
+    [InlineData(14, 16, 2, 4, 1, 1, false)]
+    [InlineData(18, 8, 2, 3, 3, 1, true)]
+    [InlineData(36, 8, 2, 3, 3, 2, true)]
+    [InlineData(18, 8, 2, 3, 3, 2, false)]
+    [InlineData(1, 1, 2, 4, 1, 1, true)] // 8 bits in one byte
+    public void CheckNativePixelData_LengthTheImageNeeds(long length, int bitsAllocated, int rows, int columns, int samples, int frames, bool passes)
+    {
+        Assert.Equal(passes, GdcmPreCheck.CheckNativePixelData(length, rows, columns, samples, bitsAllocated, frames) is null);
+    }
+
+    [Theory]
     [InlineData(true, 8, 0, true)]
     [InlineData(true, 16, 1, true)]
     [InlineData(true, 1, 0, true)]
@@ -489,6 +503,8 @@ public sealed class GdcmPreCheckTests : IDisposable
         { "gdcm-jpeg-without-rows.bin", "Pixel Data without Rows or Columns" },
         { "gdcm-no-bits-allocated.bin", "Pixel Data without Bits Allocated" },
         { "gdcm-signed-single-bit.bin", "signed samples of 1 bits" },
+        { "gdcm-12-bits-allocated-16-bytes.bin", "12-bit packed Pixel Data of 16 bytes, not a multiple of 3" },
+        { "gdcm-pixel-data-shorter-than-image.bin", "Pixel Data holds 16 bytes, the image needs 522256" },
     };
 
     [Fact]
