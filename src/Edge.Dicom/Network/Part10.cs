@@ -158,7 +158,9 @@ internal static class DataSetWalker
 
     /// <summary>Null when the data set is well formed; otherwise why not (no values quoted, so no patient data).</summary>
     /// <param name="stopAfterPixelData">Stop at the end of the top-level Pixel Data: what follows (padding some writers append) is not checked.</param>
-    public static string? Check(Stream dataSet, bool explicitVr, bool stopAfterPixelData = false)
+    /// <param name="visitor">Shown every element header on the way (the walk itself reads no values).</param>
+    /// <param name="bigEndian">Explicit VR Big Endian (retired, but files from old archives still come in it).</param>
+    public static string? Check(Stream dataSet, bool explicitVr, bool stopAfterPixelData = false, IElementVisitor? visitor = null, bool bigEndian = false)
     {
         try
         {
@@ -168,7 +170,7 @@ internal static class DataSetWalker
                 return "the data set is empty";
             }
 
-            WalkDataSet(dataSet, end, explicitVr, depth: 0, insideItem: false, stopAfterPixelData);
+            WalkDataSet(dataSet, end, explicitVr, bigEndian, depth: 0, insideItem: false, visitor, stopAfterPixelData);
             return null;
         }
         catch (FormatException ex)
@@ -177,7 +179,7 @@ internal static class DataSetWalker
         }
     }
 
-    private static void WalkDataSet(Stream s, long end, bool explicitVr, int depth, bool insideItem, bool stopAfterPixelData = false)
+    private static void WalkDataSet(Stream s, long end, bool explicitVr, bool bigEndian, int depth, bool insideItem, IElementVisitor? visitor, bool stopAfterPixelData = false)
     {
         if (depth > MaxDepth)
         {
@@ -189,7 +191,7 @@ internal static class DataSetWalker
         while (s.Position < end)
         {
             Read(s, end, header);
-            var tag = ((uint)BinaryPrimitives.ReadUInt16LittleEndian(header) << 16) | BinaryPrimitives.ReadUInt16LittleEndian(header[2..]);
+            var tag = ((uint)U16(bigEndian, header) << 16) | U16(bigEndian, header[2..]);
             if (tag == ItemDelimitationTag && insideItem)
             {
                 return;
@@ -201,10 +203,11 @@ internal static class DataSetWalker
             }
 
             uint length;
+            string? vr = null;
             var nestedExplicit = explicitVr;
             if (explicitVr)
             {
-                var vr = string.Create(2, (header[4], header[5]), static (span, b) => (span[0], span[1]) = ((char)b.Item1, (char)b.Item2));
+                vr = string.Create(2, (header[4], header[5]), static (span, b) => (span[0], span[1]) = ((char)b.Item1, (char)b.Item2));
                 if (!KnownVrs.Contains(vr))
                 {
                     throw new FormatException($"element ({tag >> 16:X4},{tag & 0xFFFF:X4}) has no valid VR");
@@ -213,11 +216,11 @@ internal static class DataSetWalker
                 if (HasLongLength(vr))
                 {
                     Read(s, end, longLength);
-                    length = BinaryPrimitives.ReadUInt32LittleEndian(longLength);
+                    length = U32(bigEndian, longLength);
                 }
                 else
                 {
-                    length = BinaryPrimitives.ReadUInt16LittleEndian(header[6..]);
+                    length = U16(bigEndian, header[6..]);
                 }
 
                 if (length == UndefinedLength && vr is not ("SQ" or "OB" or "OW" or "UN"))
@@ -230,12 +233,19 @@ internal static class DataSetWalker
             }
             else
             {
-                length = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+                length = U32(bigEndian, header[4..]);
+            }
+
+            if (visitor is not null)
+            {
+                var valueStart = s.Position;
+                visitor.Visit(s, tag, vr, length, depth);
+                s.Position = valueStart;
             }
 
             if (length == UndefinedLength)
             {
-                WalkItems(s, end, nestedExplicit, depth + 1);
+                WalkItems(s, end, nestedExplicit, bigEndian, depth + 1, visitor);
             }
             else
             {
@@ -255,14 +265,14 @@ internal static class DataSetWalker
     }
 
     /// <summary>Items of an undefined-length sequence or of encapsulated pixel data (fragments), up to the sequence delimiter.</summary>
-    private static void WalkItems(Stream s, long end, bool explicitVr, int depth)
+    private static void WalkItems(Stream s, long end, bool explicitVr, bool bigEndian, int depth, IElementVisitor? visitor)
     {
         Span<byte> header = stackalloc byte[8];
         while (true)
         {
             Read(s, end, header);
-            var tag = ((uint)BinaryPrimitives.ReadUInt16LittleEndian(header) << 16) | BinaryPrimitives.ReadUInt16LittleEndian(header[2..]);
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            var tag = ((uint)U16(bigEndian, header) << 16) | U16(bigEndian, header[2..]);
+            var length = U32(bigEndian, header[4..]);
             if (tag == SequenceDelimitationTag)
             {
                 return;
@@ -275,7 +285,7 @@ internal static class DataSetWalker
 
             if (length == UndefinedLength)
             {
-                WalkDataSet(s, end, explicitVr, depth + 1, insideItem: true);
+                WalkDataSet(s, end, explicitVr, bigEndian, depth + 1, insideItem: true, visitor);
             }
             else
             {
@@ -283,6 +293,12 @@ internal static class DataSetWalker
             }
         }
     }
+
+    private static ushort U16(bool bigEndian, ReadOnlySpan<byte> bytes) =>
+        bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+
+    private static uint U32(bool bigEndian, ReadOnlySpan<byte> bytes) =>
+        bigEndian ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
 
     private static void Read(Stream s, long end, Span<byte> buffer)
     {
@@ -303,4 +319,12 @@ internal static class DataSetWalker
 
         s.Seek(length, SeekOrigin.Current);
     }
+}
+
+/// <summary>Sees each element header <see cref="DataSetWalker"/> passes, with the stream at the element's value.</summary>
+internal interface IElementVisitor
+{
+    /// <param name="vr">Null in Implicit VR.</param>
+    /// <param name="depth">0 for the top-level data set.</param>
+    void Visit(Stream value, uint tag, string? vr, uint length, int depth);
 }
