@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Edge.Dicom.Network;
+using Edge.Imaging;
 
 namespace Edge.Dicom;
 
@@ -138,9 +139,14 @@ internal static class GdcmPreCheck
     /// <summary>
     /// Rows and Columns of an image: GDCM reads encapsulated pixel data without them (it hopes the codestream says) and
     /// then asserts the image fits the transfer syntax; uncompressed, it gives up cleanly, so refusing both is the same.
+    /// A compressed image's decoded size comes from Rows and Columns alone, so a few bytes can ask GDCM for gigabytes:
+    /// beyond the raster decoders' limit it is refused before any buffer is allocated.
     /// </summary>
     public static string? CheckDimensions(bool hasPixelData, int? rows, int? columns) =>
-        hasPixelData && (rows is null or 0 || columns is null or 0) ? "Pixel Data without Rows or Columns" : null;
+        !hasPixelData ? null
+        : rows is null or 0 || columns is null or 0 ? "Pixel Data without Rows or Columns"
+        : (long)rows.Value * columns.Value > ImageLimits.MaxPixels ? $"Image too large ({columns} x {rows} pixels)"
+        : null;
 
     /// <summary>
     /// Bits Allocated and Pixel Representation as GDCM turns them into a scalar type: without Bits Allocated it keeps 8

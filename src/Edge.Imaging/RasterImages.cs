@@ -32,7 +32,7 @@ public sealed class Gray8Image(int width, int height, byte[] pixels) : Raster(wi
 public sealed class RgbImage(int width, int height, byte[] pixels) : Raster(width, height, 3, pixels);
 
 /// <summary>Limits and colour maths shared by the decoders.</summary>
-internal static class ImageLimits
+public static class ImageLimits
 {
     /// <summary>Largest accepted image: far above any radiograph, low enough that a corrupt header cannot exhaust memory.</summary>
     public const long MaxPixels = 100_000_000;
