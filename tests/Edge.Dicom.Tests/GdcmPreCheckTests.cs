@@ -199,6 +199,23 @@ public sealed class GdcmPreCheckTests : IDisposable
     }
 
     [Theory]
+    [InlineData(4320, 4320, true)]
+    [InlineData(10000, 10000, true)]
+    [InlineData(10000, 10001, false)]
+    [InlineData(65535, 65535, false)]
+    public void CheckDimensions_BeyondTheDecodersPixelLimit_Refused(int rows, int columns, bool passes)
+    {
+        // A compressed image is decoded into Rows x Columns whatever its codestream holds: 65535 x 65535 asks for 8 GiB.
+        var problem = GdcmPreCheck.CheckDimensions(true, rows, columns);
+
+        Assert.Equal(passes, problem is null);
+        if (!passes)
+        {
+            Assert.Contains("too large", problem, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
     [InlineData(null, true)]
     [InlineData(0, true)]
     [InlineData(1, true)]
