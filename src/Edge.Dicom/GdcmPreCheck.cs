@@ -86,6 +86,7 @@ internal static class GdcmPreCheck
     private static readonly Dictionary<uint, string[]> TypedAttributeVrs = new()
     {
         [0x0028_0002] = ["US"], // Samples per Pixel
+        [0x0028_0005] = ["US"], // Image Dimensions (ACR-NEMA, retired)
         [0x0028_0006] = ["US"], // Planar Configuration
         [0x0028_0008] = ["IS"], // Number of Frames
         [0x0028_0009] = ["AT"], // Frame Increment Pointer

@@ -38,6 +38,9 @@ input=tests/Edge.Fuzz/Corpus/$target
 [[ -d $out/default/queue ]] && input=-
 
 # The harness is `dotnet`, not an AFL-compiled binary; SharpFuzz speaks the fork-server protocol from managed code.
+# The harness writes each input to a temporary file; a child that dies cannot remove its own, so they stay in out/.
+export TMPDIR=$ROOT/$out/tmp
+mkdir -p "$TMPDIR"
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 # The PDU target's loopback round trip is slower and less deterministic than the in-memory ones.
 timeout_ms=10000
