@@ -3,7 +3,7 @@ using Edge.TestSupport;
 namespace Edge.Collector.Tests;
 
 /// <summary>The collector's mutual TLS to Mosquitto, with a CA, server and client certificates made by openssl in the test.</summary>
-public sealed class TlsTests : IAsyncDisposable
+public sealed class TlsTests : IDisposable
 {
     private readonly TempDirectory _temp = new("edge-collector-tls");
     private readonly TestLoggers _loggers = new();
@@ -36,11 +36,7 @@ public sealed class TlsTests : IAsyncDisposable
         _loggers.AssertNoErrors();
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 
     private string P(string name) => _temp.Combine(name);
 

@@ -13,7 +13,7 @@ namespace Edge.Sync.Tests;
 /// <c>{site}/{device}</c>, its own topic levels; a device writes only its own topics and reads only its own commands;
 /// only the programme's certificate may send commands.
 /// </summary>
-public sealed class AclTests : IAsyncDisposable
+public sealed class AclTests : IDisposable
 {
     private readonly TempDirectory _temp = new("edge-acl");
     private readonly TestPki _pki;
@@ -106,11 +106,7 @@ public sealed class AclTests : IAsyncDisposable
         logger.AssertNoErrors();
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 
     private async Task<TlsBroker> StartBrokerAsync()
     {

@@ -5,7 +5,7 @@ using MQTTnet.Formatter;
 namespace Edge.Sync.Tests;
 
 /// <summary>The township link's worst day: the broker is down while images are screened, then comes back.</summary>
-public sealed class OutageTests : IAsyncDisposable
+public sealed class OutageTests : IDisposable
 {
     /// <summary>
     /// Small (128 x 128) images keep this under a minute on a loaded CI machine; <c>./edge bench sync</c> runs the
@@ -43,11 +43,7 @@ public sealed class OutageTests : IAsyncDisposable
         Assert.Equal(expected.Order(StringComparer.Ordinal), ids.Distinct().Select(id => OriginalName(host, id)).Order(StringComparer.Ordinal));
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 
     /// <summary>Mosquitto keeps sessions and queued messages across a stop, with no cap on the queue.</summary>
     public static string Persistence(TempDirectory temp)

@@ -5,7 +5,7 @@ using Edge.TestSupport;
 
 namespace Edge.Sync.Tests;
 
-public sealed class OutboxPublisherTests : IAsyncDisposable
+public sealed class OutboxPublisherTests : IAsyncLifetime
 {
     private const string Site = "site-a";
     private const string Device = "dev-1";
@@ -220,7 +220,9 @@ public sealed class OutboxPublisherTests : IAsyncDisposable
         Assert.Contains("Site", ex.Message, StringComparison.Ordinal);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _stop.CancelAsync();
 

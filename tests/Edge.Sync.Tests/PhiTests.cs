@@ -18,7 +18,7 @@ namespace Edge.Sync.Tests;
 /// (results, replays, statistics, drift, status, command replies), in the appliance's log, in the slips it prints, in
 /// either collector store (rows and files), in any collector export or API answer, or in the collector's log.
 /// </summary>
-public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
+public sealed class PhiTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string[] ResultFields = ["id", "site", "device", "acquiredAt", "screenedAt", "status", "score", "decision", "threshold", "model", "qc", "subject", "historical"];
 
@@ -223,11 +223,7 @@ public sealed class PhiTests(ITestOutputHelper output) : IAsyncDisposable
             [.. messages.Where(m => m.Topic.EndsWith("/result", StringComparison.Ordinal)).Select(m => JsonDocument.Parse(m.Payload).RootElement)];
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 
     private static CollectorOptions CollectorOptionsFor(int brokerPort, string clientId) => new()
     {

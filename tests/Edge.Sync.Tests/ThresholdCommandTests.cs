@@ -4,7 +4,7 @@ using Edge.TestSupport;
 namespace Edge.Sync.Tests;
 
 /// <summary>The programme's calibrated threshold, through the running appliance: used for the next results, kept across a restart.</summary>
-public sealed class ThresholdCommandTests : IAsyncDisposable
+public sealed class ThresholdCommandTests : IDisposable
 {
     private readonly TempDirectory _temp = new("edge-threshold");
 
@@ -40,9 +40,5 @@ public sealed class ThresholdCommandTests : IAsyncDisposable
         Assert.EndsWith("set by command cal-1 from tb-programme/test", changes[1], StringComparison.Ordinal);
     }
 
-    public ValueTask DisposeAsync()
-    {
-        _temp.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public void Dispose() => _temp.Dispose();
 }

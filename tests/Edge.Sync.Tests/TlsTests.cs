@@ -5,7 +5,7 @@ using Edge.TestSupport;
 namespace Edge.Sync.Tests;
 
 /// <summary>Mutual TLS against Mosquitto with a CA, server and client certificates made by openssl in the test.</summary>
-public sealed class TlsTests : IAsyncDisposable
+public sealed class TlsTests : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new("edge-sync-tls");
     private readonly ScreeningStore _store;
@@ -58,7 +58,9 @@ public sealed class TlsTests : IAsyncDisposable
         Assert.Equal(1, _store.CountOutboxPending());
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _stop.CancelAsync();
         _stop.Dispose();
