@@ -108,15 +108,28 @@ public static class Records
     }
 
     /// <summary>Awaits the collector's commits (an event per batch) until its store holds <paramref name="results"/>.</summary>
-    public static async Task WaitForStoredAsync(CollectorHost host, long results, TimeSpan limit, Func<string>? diagnostics = null)
+    public static Task WaitForStoredAsync(CollectorHost host, long results, TimeSpan limit, Func<string>? diagnostics = null) =>
+        WaitForStoreAsync(
+            host,
+            async store => (await store.TotalsAsync(CancellationToken.None).ConfigureAwait(false)).Results >= results,
+            limit,
+            async () => $"the collector stored {(await host.Store.TotalsAsync(CancellationToken.None).ConfigureAwait(false)).Results} of {results}; {diagnostics?.Invoke()}");
+
+    /// <summary>
+    /// Awaits the collector's commits (an event per batch) until its store satisfies <paramref name="condition"/>;
+    /// past <paramref name="limit"/>, a <see cref="TimeoutException"/> carrying <paramref name="describe"/>'s account.
+    /// </summary>
+    public static async Task WaitForStoreAsync(CollectorHost host, Func<ICollectorStore, Task<bool>> condition, TimeSpan limit, Func<Task<string>> describe)
     {
         ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(condition);
+        ArgumentNullException.ThrowIfNull(describe);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         async void Check(WriteOutcome _)
         {
             try
             {
-                if ((await host.Store.TotalsAsync(CancellationToken.None).ConfigureAwait(false)).Results >= results)
+                if (await condition(host.Store).ConfigureAwait(false))
                 {
                     done.TrySetResult();
                 }
@@ -135,7 +148,7 @@ public static class Records
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"the collector stored {(await host.Store.TotalsAsync(CancellationToken.None).ConfigureAwait(false)).Results} of {results}; {diagnostics?.Invoke()}");
+            throw new TimeoutException(await describe().ConfigureAwait(false));
         }
         finally
         {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Edge.Collector;
+using Edge.Faults;
 using Edge.TestSupport;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -245,40 +246,8 @@ public sealed class PhiTests(ITestOutputHelper output) : IDisposable
         },
     };
 
-    /// <summary>Awaits the collector's commits (an event per batch) until its store satisfies <paramref name="condition"/>.</summary>
-    private static async Task WaitForStoreAsync(CollectorHost host, CapturedLogs logs, Func<ICollectorStore, Task<bool>> condition)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        async void Check(WriteOutcome _)
-        {
-            try
-            {
-                if (await condition(host.Store))
-                {
-                    done.TrySetResult();
-                }
-            }
-            catch (Exception e)
-            {
-                done.TrySetException(e);
-            }
-        }
-
-        host.Ingest.Committed += Check;
-        try
-        {
-            Check(new WriteOutcome(0, 0, 0));
-            await done.Task.WaitAsync(TimeSpan.FromMinutes(2));
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"the {host.Store.Kind} collector never held what was sent; its log: {string.Join(" | ", logs.Lines.TakeLast(30).Select(l => l.Text))}");
-        }
-        finally
-        {
-            host.Ingest.Committed -= Check;
-        }
-    }
+    private static Task WaitForStoreAsync(CollectorHost host, CapturedLogs logs, Func<ICollectorStore, Task<bool>> condition) =>
+        Records.WaitForStoreAsync(host, condition, TimeSpan.FromMinutes(2), () => Task.FromResult($"the {host.Store.Kind} collector never held what was sent; its log: {string.Join(" | ", logs.Lines.TakeLast(30).Select(l => l.Text))}"));
 
     /// <summary>Every row of every table of the collector's SQLite file, each value as text (blobs byte for byte).</summary>
     private static async Task<string> SqliteRowsAsync(string path)
